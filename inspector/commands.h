@@ -1,0 +1,36 @@
+/*
+ * commands.h - the report commands and the chunk filter, shared by the
+ * command line and the renderers.
+ */
+#ifndef HEAPINSPECT_COMMANDS_H
+#define HEAPINSPECT_COMMANDS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "model.h"
+
+enum command { CMD_SUMMARY, CMD_ARENAS, CMD_CHUNKS, CMD_BINS, CMD_TCACHE, CMD_MMAPPED,
+	       CMD_MP, CMD_COUNT };
+
+const char *command_name(enum command c);
+int command_parse(const char *name);	/* -1 if unknown */
+
+struct chunk_filter {
+	int arena;		/* -2: any arena */
+	unsigned state_mask;	/* bit per enum chunk_state; 0: any */
+	uint64_t min_size, max_size, from, to;
+};
+
+void chunk_filter_init(struct chunk_filter *f);
+int chunk_filter_match(const struct chunk_filter *f, const struct chunk *c);
+
+struct report {
+	enum command command;
+	struct chunk_filter filter;
+};
+
+void render_text(FILE *out, const struct heap_model *m, const struct report *r);
+void render_json(FILE *out, const struct heap_model *m, const struct report *r);
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * model.h - the heap model: what the walkers found, in plain structs.
+ *
+ * Data flows one way: target -> walkers -> this model -> analyses ->
+ * renderers.  Walkers fill it and never print; renderers read it and never
+ * touch the target.
+ *
+ * Invariants:
+ *   - chunks[] is sorted by address and chunks do not overlap.
+ *   - Every figure that mirrors an allocator's own accounting (bins,
+ *     mallinfo2 totals, mp_ counters) is computed the way the allocator
+ *     computes it, so tests can require exact equality.
+ *   - A structure that does not check out becomes a diagnostic here, never
+ *     a crash: the walk of that structure stops, the rest goes on.
+ */
+#ifndef HEAPINSPECT_MODEL_H
+#define HEAPINSPECT_MODEL_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "glibc_layout.h"
+
+enum chunk_state {
+	CHUNK_INUSE,		/* handed out to the program */
+	CHUNK_TCACHE,		/* free, held in a thread's tcache */
+	CHUNK_FASTBIN,
+	CHUNK_UNSORTED,
+	CHUNK_SMALLBIN,
+	CHUNK_LARGEBIN,
+	CHUNK_TOP,
+	CHUNK_MMAPPED,		/* in use, its own mapping */
+	CHUNK_FENCEPOST,	/* end marker of an abandoned non-main heap */
+	CHUNK_FREE_UNBINNED,	/* free by its boundary tag yet in no bin: inconsistent */
+	CHUNK_STATE_COUNT
+};
+
+const char *chunk_state_name(enum chunk_state s);
+/* Parse a state name; -1 if unknown. */
+int chunk_state_parse(const char *name);
+
+struct chunk {
+	uint64_t addr;		/* chunk header address */
+	uint64_t size;		/* chunksize(): flags masked off */
+	uint8_t state;		/* enum chunk_state */
+	uint8_t bin;		/* bin, fastbin or tcache index for binned states */
+	int16_t arena;		/* arena index, -1 for mmapped chunks */
+	int32_t tcache;		/* index into model.tcaches for CHUNK_TCACHE, else -1 */
+};
+
+struct count_bytes {
+	uint64_t count, bytes;
+};
+
+enum bin_kind { BIN_FAST, BIN_UNSORTED, BIN_SMALL, BIN_LARGE };
+const char *bin_kind_name(enum bin_kind k);
+
+struct bin_stat {
+	enum bin_kind kind;
+	unsigned index;		/* fastbin index, or glibc bin index 1..127 */
+	uint64_t count, bytes, min, max;
+	uint64_t *chunks;	/* chunk addresses in list order */
+};
+
+struct heap_segment {
+	uint64_t addr;		/* heap_info address (main arena: sbrk_base) */
+	uint64_t size, mprotect_size;
+	uint64_t chunks_start, chunks_end;
+};
+
+struct arena {
+	uint64_t addr;
+	int is_main;
+	uint32_t flags;
+	int mutex;		/* nonzero: locked when the process was paused */
+	uint64_t system_mem, max_system_mem, attached_threads;
+	uint64_t top, top_size;
+	struct heap_segment *heaps;
+	size_t nheaps;
+	struct count_bytes by_state[CHUNK_STATE_COUNT];
+	struct count_bytes chunks;	/* all chunks, top included */
+	struct bin_stat *bins;		/* non-empty bins, fast first */
+	size_t nbins;
+};
+
+struct tcache {
+	pid_t tid;		/* 0 if no thread points at it */
+	uint64_t addr;		/* address of the tcache_perthread_struct */
+	int arena;
+	struct count_bytes total;
+	unsigned nbins;
+	uint32_t *bin_count;	/* nbins entries */
+	uint64_t **bin_entries;	/* user pointers, list order */
+};
+
+struct mp_info {
+	uint64_t addr;
+	uint64_t trim_threshold, top_pad, mmap_threshold, arena_test, arena_max;
+	uint64_t n_mmaps, n_mmaps_max, max_n_mmaps, no_dyn_threshold;
+	uint64_t mmapped_mem, max_mmapped_mem, sbrk_base;
+	uint64_t tcache_bins, tcache_max_bytes, tcache_count, hp_pagesize;
+	int mmap_threshold_dynamic;	/* raised by a free of an mmapped chunk */
+};
+
+/* The figures of glibc's struct mallinfo2, computed as int_mallinfo does. */
+struct mallinfo_totals {
+	uint64_t arena, ordblks, smblks, hblks, hblkhd, usmblks;
+	uint64_t fsmblks, uordblks, fordblks, keepcost;
+};
+
+enum diag_severity { DIAG_NOTE, DIAG_WARNING, DIAG_ERROR };
+
+struct diagnostic {
+	enum diag_severity severity;
+	uint64_t addr;		/* 0 if none */
+	char *message;
+};
+
+struct glibc_info {
+	int found;			/* libc located and version known */
+	char *libc_path;
+	char version[16];		/* "2.36" */
+	long version_code;		/* 2036 */
+	const struct glibc_layout *layout;	/* points at layout_value */
+	struct glibc_layout layout_value;	/* table row, corrected by DWARF */
+	int debuginfo;			/* DWARF/symtab of libc available */
+	int layout_from_dwarf;		/* offsets confirmed by DWARF */
+	uint64_t main_arena;
+	const char *main_arena_method;	/* "symbol" | "heuristic" */
+	const char *mp_method;
+	const char *tcache_method;
+	uint64_t tcache_key;		/* 2.34+: the random key, 0 if not seen */
+};
+
+struct heap_model {
+	pid_t pid;
+	char *exe;
+	const char *source;		/* "live" | "image" */
+	double pause_seconds;
+	uint64_t bytes_copied;
+	struct glibc_info glibc;
+	struct mp_info mp;
+	struct arena *arenas;
+	size_t narenas;
+	struct chunk *chunks;
+	size_t nchunks, chunks_cap;
+	struct tcache *tcaches;
+	size_t ntcaches, tcaches_cap;
+	struct count_bytes mmapped;
+	struct mallinfo_totals totals;
+	struct diagnostic *diags;
+	size_t ndiags, diags_cap;
+};
+
+struct heap_model *model_new(void);
+void model_free(struct heap_model *m);
+
+void model_diag(struct heap_model *m, enum diag_severity sev, uint64_t addr,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int model_has_errors(const struct heap_model *m);
+
+/* The chunk whose header is at ADDR, or NULL. */
+struct chunk *model_chunk_at(const struct heap_model *m, uint64_t addr);
+/* The chunk containing ADDR (header included), or NULL. */
+struct chunk *model_chunk_containing(const struct heap_model *m, uint64_t addr);
+
+/* Usable size as malloc_usable_size() would report it for an in-use chunk. */
+uint64_t chunk_usable_size(const struct heap_model *m, const struct chunk *c);
+
+#endif

@@ -1,0 +1,306 @@
+/*
+ * render_json.c - the model as JSON, schema "heapinspect/1"
+ * (doc/json-schema.md).  Reads only the model.
+ */
+#include "config.h"
+
+#include "commands.h"
+#include "json.h"
+
+static void count_bytes(struct json *j, const char *key, const struct count_bytes *cb)
+{
+	json_object_begin(j, key);
+	json_uint(j, "count", cb->count);
+	json_uint(j, "bytes", cb->bytes);
+	json_object_end(j);
+}
+
+static void header(struct json *j, const struct heap_model *m, const struct report *r)
+{
+	const struct glibc_info *g = &m->glibc;
+	json_string(j, "schema", "heapinspect/1");
+	json_string(j, "command", command_name(r->command));
+	json_object_begin(j, "target");
+	json_int(j, "pid", m->pid);
+	json_string(j, "exe", m->exe);
+	json_string(j, "source", m->source);
+	json_double(j, "pause_seconds", m->pause_seconds);
+	json_uint(j, "bytes_copied", m->bytes_copied);
+	json_object_end(j);
+	json_object_begin(j, "glibc");
+	json_string(j, "version", g->version);
+	json_string(j, "libc", g->libc_path);
+	json_string(j, "layout", g->layout ? g->layout->name : "");
+	json_bool(j, "debuginfo", g->debuginfo);
+	json_bool(j, "layout_from_dwarf", g->layout_from_dwarf);
+	json_object_begin(j, "main_arena");
+	json_uint(j, "addr", g->main_arena);
+	json_string(j, "method", g->main_arena_method);
+	json_object_end(j);
+	json_object_begin(j, "mp");
+	json_uint(j, "addr", m->mp.addr);
+	json_string(j, "method", g->mp_method);
+	json_object_end(j);
+	json_string(j, "tcache_method", g->tcache_method ? g->tcache_method : "none");
+	json_uint(j, "tcache_key", g->tcache_key);
+	json_object_end(j);
+}
+
+static void mp_object(struct json *j, const struct mp_info *mp)
+{
+	json_object_begin(j, "mp");
+	json_uint(j, "trim_threshold", mp->trim_threshold);
+	json_uint(j, "mmap_threshold", mp->mmap_threshold);
+	json_bool(j, "mmap_threshold_dynamic", mp->mmap_threshold_dynamic);
+	json_uint(j, "no_dyn_threshold", mp->no_dyn_threshold);
+	json_uint(j, "top_pad", mp->top_pad);
+	json_uint(j, "n_mmaps", mp->n_mmaps);
+	json_uint(j, "n_mmaps_max", mp->n_mmaps_max);
+	json_uint(j, "max_n_mmaps", mp->max_n_mmaps);
+	json_uint(j, "mmapped_mem", mp->mmapped_mem);
+	json_uint(j, "max_mmapped_mem", mp->max_mmapped_mem);
+	json_uint(j, "sbrk_base", mp->sbrk_base);
+	json_uint(j, "arena_test", mp->arena_test);
+	json_uint(j, "arena_max", mp->arena_max);
+	json_uint(j, "tcache_count", mp->tcache_count);
+	json_uint(j, "tcache_max_bytes", mp->tcache_max_bytes);
+	json_object_end(j);
+}
+
+static void bin_rows(struct json *j, const struct arena *a, int with_chunks)
+{
+	size_t i, k;
+	json_array_begin(j, "bins");
+	for (i = 0; i < a->nbins; i++) {
+		const struct bin_stat *b = &a->bins[i];
+		json_object_begin(j, NULL);
+		json_string(j, "kind", bin_kind_name(b->kind));
+		json_uint(j, "index", b->index);
+		json_uint(j, "count", b->count);
+		json_uint(j, "bytes", b->bytes);
+		json_uint(j, "min", b->min);
+		json_uint(j, "max", b->max);
+		if (with_chunks) {
+			json_array_begin(j, "chunks");
+			for (k = 0; k < b->count; k++)
+				json_uint(j, NULL, b->chunks[k]);
+			json_array_end(j);
+		}
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+static void arena_object(struct json *j, const struct arena *a, int index)
+{
+	size_t i;
+	json_object_begin(j, NULL);
+	json_int(j, "index", index);
+	json_uint(j, "addr", a->addr);
+	json_bool(j, "main", a->is_main);
+	json_uint(j, "system_mem", a->system_mem);
+	json_uint(j, "max_system_mem", a->max_system_mem);
+	json_bool(j, "locked", a->mutex != 0);
+	json_object_begin(j, "top");
+	json_uint(j, "addr", a->top);
+	json_uint(j, "size", a->top_size);
+	json_object_end(j);
+	json_array_begin(j, "heaps");
+	for (i = 0; i < a->nheaps; i++) {
+		json_object_begin(j, NULL);
+		json_uint(j, "addr", a->heaps[i].addr);
+		json_uint(j, "size", a->heaps[i].size);
+		json_uint(j, "mprotect_size", a->heaps[i].mprotect_size);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	count_bytes(j, "chunks", &a->chunks);
+	count_bytes(j, "inuse", &a->by_state[CHUNK_INUSE]);
+	count_bytes(j, "tcache", &a->by_state[CHUNK_TCACHE]);
+	count_bytes(j, "fastbins", &a->by_state[CHUNK_FASTBIN]);
+	count_bytes(j, "unsorted", &a->by_state[CHUNK_UNSORTED]);
+	count_bytes(j, "smallbins", &a->by_state[CHUNK_SMALLBIN]);
+	count_bytes(j, "largebins", &a->by_state[CHUNK_LARGEBIN]);
+	bin_rows(j, a, 0);
+	json_object_end(j);
+}
+
+static void tcache_object(struct json *j, const struct tcache *tc, int with_bins)
+{
+	unsigned i;
+	size_t k;
+	json_object_begin(j, NULL);
+	if (tc->tid)
+		json_int(j, "thread", tc->tid);
+	else
+		json_null(j, "thread");
+	json_uint(j, "addr", tc->addr);
+	json_int(j, "arena", tc->arena);
+	json_uint(j, "count", tc->total.count);
+	json_uint(j, "bytes", tc->total.bytes);
+	if (with_bins) {
+		json_array_begin(j, "bins");
+		for (i = 0; i < tc->nbins; i++) {
+			if (!tc->bin_count[i])
+				continue;
+			json_object_begin(j, NULL);
+			json_uint(j, "index", i);
+			json_uint(j, "size", 32 + 16 * (uint64_t)i);
+			json_uint(j, "count", tc->bin_count[i]);
+			json_array_begin(j, "entries");
+			for (k = 0; k < tc->bin_count[i]; k++)
+				json_uint(j, NULL, tc->bin_entries[i][k]);
+			json_array_end(j);
+			json_object_end(j);
+		}
+		json_array_end(j);
+	}
+	json_object_end(j);
+}
+
+static void totals_object(struct json *j, const struct mallinfo_totals *t)
+{
+	json_object_begin(j, "totals");
+	json_uint(j, "arena", t->arena);
+	json_uint(j, "ordblks", t->ordblks);
+	json_uint(j, "smblks", t->smblks);
+	json_uint(j, "hblks", t->hblks);
+	json_uint(j, "hblkhd", t->hblkhd);
+	json_uint(j, "usmblks", t->usmblks);
+	json_uint(j, "fsmblks", t->fsmblks);
+	json_uint(j, "uordblks", t->uordblks);
+	json_uint(j, "fordblks", t->fordblks);
+	json_uint(j, "keepcost", t->keepcost);
+	json_object_end(j);
+}
+
+static void chunk_object(struct json *j, const struct heap_model *m, const struct chunk *c)
+{
+	json_object_begin(j, NULL);
+	json_uint(j, "addr", c->addr);
+	json_uint(j, "mem", c->addr + 2 * (uint64_t)m->glibc.layout->size_sz);
+	json_uint(j, "size", c->size);
+	json_uint(j, "usable", chunk_usable_size(m, c));
+	json_string(j, "state", chunk_state_name(c->state));
+	json_int(j, "arena", c->arena);
+	if (c->state == CHUNK_TCACHE || c->state == CHUNK_FASTBIN || c->state == CHUNK_UNSORTED ||
+	    c->state == CHUNK_SMALLBIN || c->state == CHUNK_LARGEBIN)
+		json_uint(j, "bin", c->bin);
+	if (c->state == CHUNK_TCACHE && c->tcache >= 0 && m->tcaches[c->tcache].tid)
+		json_int(j, "thread", m->tcaches[c->tcache].tid);
+	json_object_end(j);
+}
+
+static void chunks_array(struct json *j, const struct heap_model *m, const struct report *r)
+{
+	size_t i;
+	json_array_begin(j, "chunks");
+	for (i = 0; i < m->nchunks; i++)
+		if (chunk_filter_match(&r->filter, &m->chunks[i]))
+			chunk_object(j, m, &m->chunks[i]);
+	json_array_end(j);
+}
+
+static void mmapped_object(struct json *j, const struct heap_model *m, int with_chunks)
+{
+	size_t i;
+	json_object_begin(j, "mmapped");
+	json_uint(j, "count", m->mmapped.count);
+	json_uint(j, "bytes", m->mmapped.bytes);
+	if (with_chunks) {
+		json_array_begin(j, "chunks");
+		for (i = 0; i < m->nchunks; i++) {
+			const struct chunk *c = &m->chunks[i];
+			if (c->state != CHUNK_MMAPPED)
+				continue;
+			json_object_begin(j, NULL);
+			json_uint(j, "addr", c->addr);
+			json_uint(j, "mem", c->addr + 16);
+			json_uint(j, "size", c->size);
+			json_uint(j, "usable", chunk_usable_size(m, c));
+			json_object_end(j);
+		}
+		json_array_end(j);
+	}
+	json_object_end(j);
+}
+
+static void diagnostics(struct json *j, const struct heap_model *m)
+{
+	static const char *const sev[] = { "note", "warning", "error" };
+	size_t i;
+	json_array_begin(j, "diagnostics");
+	for (i = 0; i < m->ndiags; i++) {
+		json_object_begin(j, NULL);
+		json_string(j, "severity", sev[m->diags[i].severity]);
+		json_string(j, "message", m->diags[i].message);
+		if (m->diags[i].addr)
+			json_uint(j, "addr", m->diags[i].addr);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+static void arenas_array(struct json *j, const struct heap_model *m, int bins_only)
+{
+	size_t i;
+	json_array_begin(j, "arenas");
+	for (i = 0; i < m->narenas; i++) {
+		if (!bins_only) {
+			arena_object(j, &m->arenas[i], (int)i);
+			continue;
+		}
+		json_object_begin(j, NULL);
+		json_int(j, "index", (int)i);
+		json_uint(j, "addr", m->arenas[i].addr);
+		bin_rows(j, &m->arenas[i], 1);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+static void tcaches_array(struct json *j, const struct heap_model *m, int with_bins)
+{
+	size_t i;
+	json_array_begin(j, "tcaches");
+	for (i = 0; i < m->ntcaches; i++)
+		tcache_object(j, &m->tcaches[i], with_bins);
+	json_array_end(j);
+}
+
+void render_json(FILE *out, const struct heap_model *m, const struct report *r)
+{
+	struct json j;
+	json_init(&j, out);
+	json_object_begin(&j, NULL);
+	header(&j, m, r);
+	switch (r->command) {
+	case CMD_SUMMARY:
+	case CMD_ARENAS:
+		mp_object(&j, &m->mp);
+		arenas_array(&j, m, 0);
+		mmapped_object(&j, m, 0);
+		tcaches_array(&j, m, 0);
+		totals_object(&j, &m->totals);
+		break;
+	case CMD_CHUNKS:
+		chunks_array(&j, m, r);
+		break;
+	case CMD_BINS:
+		arenas_array(&j, m, 1);
+		break;
+	case CMD_TCACHE:
+		tcaches_array(&j, m, 1);
+		break;
+	case CMD_MMAPPED:
+		mmapped_object(&j, m, 1);
+		break;
+	case CMD_MP:
+	case CMD_COUNT:
+		mp_object(&j, &m->mp);
+		break;
+	}
+	diagnostics(&j, m);
+	json_object_end(&j);
+	json_finish(&j);
+}

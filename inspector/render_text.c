@@ -1,0 +1,236 @@
+/*
+ * render_text.c - the model as text for people.  Sizes are printed exact
+ * (bytes, with thousands separators) and human (KiB/MiB) side by side.
+ * Reads only the model.
+ */
+#include "config.h"
+
+#include "commands.h"
+#include "util.h"
+
+#include <string.h>
+
+/* "1,234,567 B (1.2 MiB)"; BUF at least 64 bytes. */
+static const char *bytes_str(uint64_t n, char *buf, size_t len)
+{
+	char digits[32], grouped[48], human[32];
+	size_t nd, i, o = 0;
+	snprintf(digits, sizeof digits, "%llu", (unsigned long long)n);
+	nd = strlen(digits);
+	for (i = 0; i < nd; i++) {
+		if (i && (nd - i) % 3 == 0)
+			grouped[o++] = ',';
+		grouped[o++] = digits[i];
+	}
+	grouped[o] = 0;
+	if (n < 1024)
+		snprintf(buf, len, "%s B", grouped);
+	else
+		snprintf(buf, len, "%s B (%s)", grouped, human_size(n, human, sizeof human));
+	return buf;
+}
+
+static void header(FILE *out, const struct heap_model *m)
+{
+	const struct glibc_info *g = &m->glibc;
+	char b[64];
+	fprintf(out, "process %d (%s), %s", (int)m->pid, m->exe[0] ? m->exe : "?", m->source);
+	if (!strcmp(m->source, "live"))
+		fprintf(out, ": paused %.1f ms, copied %s", m->pause_seconds * 1000.0,
+			bytes_str(m->bytes_copied, b, sizeof b));
+	fprintf(out, "\nglibc %s (%s), layout %s%s\n", g->version, g->libc_path,
+		g->layout->name, g->layout_from_dwarf ? ", offsets checked against DWARF" : "");
+	fprintf(out, "  main_arena 0x%llx (%s), mp_ 0x%llx (%s), tcache by %s\n",
+		(unsigned long long)g->main_arena, g->main_arena_method,
+		(unsigned long long)m->mp.addr, g->mp_method ? g->mp_method : "-",
+		g->tcache_method ? g->tcache_method : "-");
+}
+
+static void mp_section(FILE *out, const struct heap_model *m)
+{
+	const struct mp_info *mp = &m->mp;
+	char b[64];
+	fprintf(out, "\nmalloc parameters (mp_ at 0x%llx)\n", (unsigned long long)mp->addr);
+	fprintf(out, "  mmap_threshold   %s%s\n", bytes_str(mp->mmap_threshold, b, sizeof b),
+		mp->no_dyn_threshold ? "  fixed by mallopt/tunable" :
+		mp->mmap_threshold_dynamic ? "  raised dynamically by a free of an mmapped chunk:"
+					     " smaller requests now come from the heap" : "  default");
+	fprintf(out, "  trim_threshold   %s\n", bytes_str(mp->trim_threshold, b, sizeof b));
+	fprintf(out, "  top_pad          %s\n", bytes_str(mp->top_pad, b, sizeof b));
+	fprintf(out, "  mmapped chunks   %llu now (max %llu, limit %llu), %s now",
+		(unsigned long long)mp->n_mmaps, (unsigned long long)mp->max_n_mmaps,
+		(unsigned long long)mp->n_mmaps_max, bytes_str(mp->mmapped_mem, b, sizeof b));
+	fprintf(out, ", max %s\n", bytes_str(mp->max_mmapped_mem, b, sizeof b));
+	fprintf(out, "  tcache           %llu bins of up to %llu chunks, up to %llu-byte requests\n",
+		(unsigned long long)mp->tcache_bins, (unsigned long long)mp->tcache_count,
+		(unsigned long long)mp->tcache_max_bytes);
+}
+
+static void state_row(FILE *out, const char *label, const struct count_bytes *cb)
+{
+	char b[64];
+	if (cb->count)
+		fprintf(out, "    %-11s %10llu chunks  %s\n", label,
+			(unsigned long long)cb->count, bytes_str(cb->bytes, b, sizeof b));
+}
+
+static void arena_section(FILE *out, const struct arena *a, size_t index)
+{
+	char b[64];
+	size_t i;
+	fprintf(out, "\narena %zu%s at 0x%llx: system %s", index, a->is_main ? " (main)" : "",
+		(unsigned long long)a->addr, bytes_str(a->system_mem, b, sizeof b));
+	fprintf(out, ", max %s%s\n", bytes_str(a->max_system_mem, b, sizeof b),
+		a->mutex ? ", LOCKED at pause" : "");
+	for (i = 0; i < a->nheaps; i++)
+		fprintf(out, "  heap 0x%llx-0x%llx (%s)\n", (unsigned long long)a->heaps[i].addr,
+			(unsigned long long)(a->heaps[i].addr + a->heaps[i].size),
+			bytes_str(a->heaps[i].size, b, sizeof b));
+	state_row(out, "in use", &a->by_state[CHUNK_INUSE]);
+	state_row(out, "tcache", &a->by_state[CHUNK_TCACHE]);
+	state_row(out, "fastbins", &a->by_state[CHUNK_FASTBIN]);
+	state_row(out, "unsorted", &a->by_state[CHUNK_UNSORTED]);
+	state_row(out, "small bins", &a->by_state[CHUNK_SMALLBIN]);
+	state_row(out, "large bins", &a->by_state[CHUNK_LARGEBIN]);
+	state_row(out, "fenceposts", &a->by_state[CHUNK_FENCEPOST]);
+	state_row(out, "UNBINNED", &a->by_state[CHUNK_FREE_UNBINNED]);
+	fprintf(out, "    %-11s at 0x%llx  %s\n", "top", (unsigned long long)a->top,
+		bytes_str(a->top_size, b, sizeof b));
+}
+
+static void totals_section(FILE *out, const struct heap_model *m)
+{
+	const struct mallinfo_totals *t = &m->totals;
+	char b[64];
+	fprintf(out, "\nmmapped chunks: %llu, %s\n", (unsigned long long)m->mmapped.count,
+		bytes_str(m->mmapped.bytes, b, sizeof b));
+	fprintf(out, "\ntotals (the figures of mallinfo2):\n");
+	fprintf(out, "  arena (brk + heaps)  %s\n", bytes_str(t->arena, b, sizeof b));
+	fprintf(out, "  in use (uordblks)    %s\n", bytes_str(t->uordblks, b, sizeof b));
+	fprintf(out, "  free (fordblks)      %s in %llu free chunks\n",
+		bytes_str(t->fordblks, b, sizeof b), (unsigned long long)t->ordblks);
+	fprintf(out, "  of which fastbins    %s in %llu chunks\n",
+		bytes_str(t->fsmblks, b, sizeof b), (unsigned long long)t->smblks);
+	fprintf(out, "  mmapped (hblkhd)     %s in %llu chunks\n",
+		bytes_str(t->hblkhd, b, sizeof b), (unsigned long long)t->hblks);
+	fprintf(out, "  releasable top       %s (keepcost)\n", bytes_str(t->keepcost, b, sizeof b));
+}
+
+static void tcache_section(FILE *out, const struct heap_model *m, int with_bins)
+{
+	char b[64];
+	size_t i, k;
+	unsigned bin;
+	fprintf(out, "\ntcaches: %zu\n", m->ntcaches);
+	for (i = 0; i < m->ntcaches; i++) {
+		const struct tcache *tc = &m->tcaches[i];
+		fprintf(out, "  thread %d: tcache 0x%llx (arena %d), %llu chunks, %s\n",
+			(int)tc->tid, (unsigned long long)tc->addr, tc->arena,
+			(unsigned long long)tc->total.count, bytes_str(tc->total.bytes, b, sizeof b));
+		for (bin = 0; with_bins && bin < tc->nbins; bin++) {
+			if (!tc->bin_count[bin])
+				continue;
+			fprintf(out, "    bin %2u (%4llu B): %u:", bin,
+				(unsigned long long)(32 + 16 * bin), tc->bin_count[bin]);
+			for (k = 0; k < tc->bin_count[bin]; k++)
+				fprintf(out, " 0x%llx", (unsigned long long)tc->bin_entries[bin][k]);
+			fputc('\n', out);
+		}
+	}
+}
+
+static void diagnostics_section(FILE *out, const struct heap_model *m)
+{
+	static const char *const sev[] = { "note", "warning", "error" };
+	size_t i;
+	if (!m->ndiags)
+		return;
+	fprintf(out, "\ndiagnostics:\n");
+	for (i = 0; i < m->ndiags; i++)
+		fprintf(out, "  %s: %s\n", sev[m->diags[i].severity], m->diags[i].message);
+}
+
+static void chunks_listing(FILE *out, const struct heap_model *m, const struct report *r)
+{
+	size_t i;
+	fprintf(out, "%-18s %-18s %12s %12s %-10s %5s %s\n", "chunk", "mem", "size", "usable",
+		"state", "arena", "bin/thread");
+	for (i = 0; i < m->nchunks; i++) {
+		const struct chunk *c = &m->chunks[i];
+		if (!chunk_filter_match(&r->filter, c))
+			continue;
+		fprintf(out, "0x%-16llx 0x%-16llx %12llu %12llu %-10s %5d", (unsigned long long)c->addr,
+			(unsigned long long)(c->addr + 16), (unsigned long long)c->size,
+			(unsigned long long)chunk_usable_size(m, c), chunk_state_name(c->state),
+			c->arena);
+		if (c->state == CHUNK_TCACHE && c->tcache >= 0)
+			fprintf(out, " %u/thread %d", c->bin, (int)m->tcaches[c->tcache].tid);
+		else if (c->state >= CHUNK_FASTBIN && c->state <= CHUNK_LARGEBIN)
+			fprintf(out, " %u", c->bin);
+		fputc('\n', out);
+	}
+}
+
+static void bins_listing(FILE *out, const struct heap_model *m)
+{
+	char b[64];
+	size_t i, k;
+	for (i = 0; i < m->narenas; i++) {
+		const struct arena *a = &m->arenas[i];
+		fprintf(out, "arena %zu at 0x%llx: %zu non-empty bins\n", i,
+			(unsigned long long)a->addr, a->nbins);
+		for (k = 0; k < a->nbins; k++) {
+			const struct bin_stat *bs = &a->bins[k];
+			fprintf(out, "  %-8s %3u  %8llu chunks  %s  sizes %llu..%llu\n",
+				bin_kind_name(bs->kind), bs->index, (unsigned long long)bs->count,
+				bytes_str(bs->bytes, b, sizeof b), (unsigned long long)bs->min,
+				(unsigned long long)bs->max);
+		}
+	}
+}
+
+static void mmapped_listing(FILE *out, const struct heap_model *m)
+{
+	char b[64];
+	size_t i;
+	fprintf(out, "mmapped chunks: %llu, %s\n", (unsigned long long)m->mmapped.count,
+		bytes_str(m->mmapped.bytes, b, sizeof b));
+	for (i = 0; i < m->nchunks; i++)
+		if (m->chunks[i].state == CHUNK_MMAPPED)
+			fprintf(out, "  0x%llx  %s\n", (unsigned long long)m->chunks[i].addr,
+				bytes_str(m->chunks[i].size, b, sizeof b));
+}
+
+void render_text(FILE *out, const struct heap_model *m, const struct report *r)
+{
+	size_t i;
+	switch (r->command) {
+	case CMD_SUMMARY:
+	case CMD_ARENAS:
+		header(out, m);
+		mp_section(out, m);
+		for (i = 0; i < m->narenas; i++)
+			arena_section(out, &m->arenas[i], i);
+		if (r->command == CMD_SUMMARY)
+			tcache_section(out, m, 0);
+		totals_section(out, m);
+		break;
+	case CMD_CHUNKS:
+		chunks_listing(out, m, r);
+		break;
+	case CMD_BINS:
+		bins_listing(out, m);
+		break;
+	case CMD_TCACHE:
+		tcache_section(out, m, 1);
+		break;
+	case CMD_MMAPPED:
+		mmapped_listing(out, m);
+		break;
+	case CMD_MP:
+	case CMD_COUNT:
+		mp_section(out, m);
+		break;
+	}
+	diagnostics_section(out, m);
+}

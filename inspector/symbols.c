@@ -1,0 +1,106 @@
+/*
+ * symbols.c - libdwfl front end: report the target's modules, find
+ * symbols and DWARF.  Modelled on elfutils' src/stack.c.
+ */
+#include "config.h"
+
+#include "symbols.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int symbols_open(struct symbols *s, const struct target *t, const char *debuginfo_path,
+		 char **err)
+{
+	FILE *maps;
+	memset(s, 0, sizeof *s);
+	s->debuginfo_path = debuginfo_path ? xstrdup(debuginfo_path) : NULL;
+	s->callbacks.find_elf = dwfl_linux_proc_find_elf;
+	s->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->callbacks.debuginfo_path = &s->debuginfo_path;
+	s->dwfl = dwfl_begin(&s->callbacks);
+	if (!s->dwfl) {
+		*err = xasprintf("libdwfl: %s", dwfl_errmsg(-1));
+		return -1;
+	}
+	maps = fmemopen(t->maps_text, strlen(t->maps_text), "r");
+	if (!maps) {
+		*err = xasprintf("cannot read the target's mappings");
+		return -1;
+	}
+	dwfl_report_begin(s->dwfl);
+	if (dwfl_linux_proc_maps_report(s->dwfl, maps) != 0) {
+		fclose(maps);
+		*err = xasprintf("libdwfl cannot report modules: %s", dwfl_errmsg(-1));
+		return -1;
+	}
+	fclose(maps);
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	return 0;
+}
+
+void symbols_close(struct symbols *s)
+{
+	if (s->dwfl)
+		dwfl_end(s->dwfl);
+	free(s->debuginfo_path);
+	memset(s, 0, sizeof *s);
+}
+
+struct module_search {
+	const char *prefix;
+	Dwfl_Module *found;
+};
+
+static int match_module(Dwfl_Module *mod, void **userdata, const char *name,
+			Dwarf_Addr start, void *arg)
+{
+	struct module_search *ms = arg;
+	const char *base = strrchr(name, '/');
+	(void)userdata;
+	(void)start;
+	base = base ? base + 1 : name;
+	if (!strncmp(base, ms->prefix, strlen(ms->prefix))) {
+		ms->found = mod;
+		return DWARF_CB_ABORT;
+	}
+	return DWARF_CB_OK;
+}
+
+Dwfl_Module *symbols_module(struct symbols *s, const char *prefix)
+{
+	struct module_search ms = { prefix, NULL };
+	dwfl_getmodules(s->dwfl, match_module, &ms, 0);
+	return ms.found;
+}
+
+const char *symbols_module_path(Dwfl_Module *mod)
+{
+	const char *mainfile = NULL;
+	const char *name = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
+	return mainfile ? mainfile : name;
+}
+
+int symbols_lookup(Dwfl_Module *mod, const char *name, uint64_t *addr)
+{
+	int i, n = dwfl_module_getsymtab(mod);
+	for (i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr value;
+		const char *symname = dwfl_module_getsym_info(mod, i, &sym, &value, NULL, NULL, NULL);
+		if (symname && sym.st_shndx != SHN_UNDEF && !strcmp(symname, name) &&
+		    GELF_ST_TYPE(sym.st_info) == STT_OBJECT) {
+			*addr = value;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+Dwarf *symbols_dwarf(Dwfl_Module *mod)
+{
+	Dwarf_Addr bias;
+	return dwfl_module_getdwarf(mod, &bias);
+}

@@ -1,0 +1,42 @@
+/*
+ * symbols.h - modules, symbols and DWARF of the target, through libdwfl.
+ *
+ * The module list is reported from the maps text the target captured
+ * (dwfl_linux_proc_maps_report), so symbols describe exactly the snapshot
+ * being walked, live or from an image.  ELF and debuginfo files are found
+ * the standard libdwfl way (build-id under the debuginfo path).
+ *
+ * Invariant: a missing file, symbol or DWARF is an answer ("not found"),
+ * never an error; callers fall back to layout tables and heuristics and say
+ * which method they used.
+ */
+#ifndef HEAPINSPECT_SYMBOLS_H
+#define HEAPINSPECT_SYMBOLS_H
+
+#include <stdint.h>
+#include <elfutils/libdwfl.h>
+
+#include "target.h"
+
+struct symbols {
+	Dwfl *dwfl;
+	Dwfl_Callbacks callbacks;
+	char *debuginfo_path;
+};
+
+/* DEBUGINFO_PATH: libdwfl syntax, NULL for the default. 0 on success. */
+int symbols_open(struct symbols *s, const struct target *t, const char *debuginfo_path,
+		 char **err);
+void symbols_close(struct symbols *s);
+
+/* First module whose file name's basename starts with PREFIX, or NULL. */
+Dwfl_Module *symbols_module(struct symbols *s, const char *prefix);
+const char *symbols_module_path(Dwfl_Module *mod);
+
+/* Address of the data symbol NAME in MOD (any binding).  0 on success. */
+int symbols_lookup(Dwfl_Module *mod, const char *name, uint64_t *addr);
+
+/* MOD's DWARF (separate debuginfo included), or NULL. */
+Dwarf *symbols_dwarf(Dwfl_Module *mod);
+
+#endif

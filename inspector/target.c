@@ -1,0 +1,172 @@
+/*
+ * target.c - the backend-independent half of the target: region and
+ * mapping lookup, bounds-checked reads, /proc/PID/maps parsing.
+ *
+ * Invariant: lookups are binary searches over sorted, non-overlapping
+ * arrays; a read that straddles two regions fails even if both are held
+ * (regions are whole mappings or whole pieces of them, so a walker never
+ * legitimately needs that).
+ */
+#include "config.h"
+
+#include "target.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+const struct target_region *target_region_at(const struct target *t, uint64_t addr)
+{
+	size_t lo = 0, hi = t->nregions;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct target_region *r = &t->regions[mid];
+		if (addr < r->start)
+			hi = mid;
+		else if (addr >= r->end)
+			lo = mid + 1;
+		else
+			return r;
+	}
+	return NULL;
+}
+
+const struct target_mapping *target_mapping_at(const struct target *t, uint64_t addr)
+{
+	size_t lo = 0, hi = t->nmaps;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct target_mapping *m = &t->maps[mid];
+		if (addr < m->start)
+			hi = mid;
+		else if (addr >= m->end)
+			lo = mid + 1;
+		else
+			return m;
+	}
+	return NULL;
+}
+
+const void *target_view(const struct target *t, uint64_t addr, size_t len)
+{
+	const struct target_region *r = target_region_at(t, addr);
+	if (!r || len > r->end - addr)
+		return NULL;
+	return r->bytes + (addr - r->start);
+}
+
+int target_read(const struct target *t, uint64_t addr, void *out, size_t len)
+{
+	const void *p = target_view(t, addr, len);
+	if (!p)
+		return -1;
+	memcpy(out, p, len);
+	return 0;
+}
+
+int target_read_u64(const struct target *t, uint64_t addr, uint64_t *out)
+{
+	return target_read(t, addr, out, sizeof *out);
+}
+
+int target_read_u32(const struct target *t, uint64_t addr, uint32_t *out)
+{
+	return target_read(t, addr, out, sizeof *out);
+}
+
+static int parse_maps_line(const char *line, struct target_mapping *m)
+{
+	unsigned long long start, end, offset, inode;
+	char perms[8], dev[16];
+	int pathpos = 0;
+	if (sscanf(line, "%llx-%llx %7s %llx %15s %llu %n", &start, &end, perms,
+		   &offset, dev, &inode, &pathpos) < 6 || start >= end || strlen(perms) != 4)
+		return -1;
+	m->start = start;
+	m->end = end;
+	m->offset = offset;
+	m->inode = inode;
+	m->prot = (perms[0] == 'r' ? TARGET_PROT_READ : 0) |
+		  (perms[1] == 'w' ? TARGET_PROT_WRITE : 0) |
+		  (perms[2] == 'x' ? TARGET_PROT_EXEC : 0);
+	m->shared = perms[3] == 's';
+	m->path = xstrdup(pathpos ? line + pathpos : "");
+	return 0;
+}
+
+int target_parse_maps(struct target *t, const char *text)
+{
+	size_t cap = 0;
+	const char *line = text;
+	while (*line) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		char *copy = xmalloc(len + 1);
+		struct target_mapping m;
+		memcpy(copy, line, len);
+		copy[len] = 0;
+		if (len) {
+			if (parse_maps_line(copy, &m) < 0) {
+				free(copy);
+				return -1;
+			}
+			if (t->nmaps && m.start < t->maps[t->nmaps - 1].end) {
+				free((char *)m.path);
+				free(copy);
+				return -1;
+			}
+			*ARRAY_PUSH(t->maps, t->nmaps, cap) = m;
+		}
+		free(copy);
+		line = nl ? nl + 1 : line + len;
+	}
+	return 0;
+}
+
+void target_add_region(struct target *t, uint64_t start, uint64_t end,
+		       const unsigned char *bytes, int owned)
+{
+	*ARRAY_PUSH(t->regions, t->nregions, t->regions_cap) =
+		(struct target_region){ start, end, bytes };
+	t->bytes_copied += end - start;
+	if (owned)
+		*ARRAY_PUSH(t->owned_buffers, t->nowned, t->owned_cap) = (unsigned char *)bytes;
+}
+
+static int region_cmp(const void *a, const void *b)
+{
+	const struct target_region *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+int target_finish_regions(struct target *t)
+{
+	size_t i;
+	qsort(t->regions, t->nregions, sizeof *t->regions, region_cmp);
+	for (i = 1; i < t->nregions; i++)
+		if (t->regions[i].start < t->regions[i - 1].end)
+			return -1;
+	return 0;
+}
+
+void target_free(struct target *t)
+{
+	size_t i;
+	if (!t)
+		return;
+	for (i = 0; i < t->nmaps; i++)
+		free((char *)t->maps[i].path);
+	for (i = 0; i < t->nowned; i++)
+		free(t->owned_buffers[i]);
+	free(t->owned_buffers);
+	free(t->maps);
+	free(t->regions);
+	free(t->threads);
+	free(t->exe);
+	free(t->maps_text);
+	if (t->storage)
+		munmap(t->storage, t->storage_len);
+	free(t);
+}

@@ -1,0 +1,104 @@
+/*
+ * target.h - the memory source every walker reads from.
+ *
+ * A target is a frozen copy of the parts of a process the walkers need:
+ * its mappings (as /proc/PID/maps printed them), its threads (tid and
+ * thread pointer) and the bytes of the regions that were copied while the
+ * process was paused.  Backends fill it: target_live.c from a live process
+ * (pause, copy, resume), target_image.c from a memory-image file.
+ *
+ * Invariants:
+ *   - Walkers never see the process itself: once a target is opened the
+ *     live process is already running again, so analysis cannot lengthen
+ *     the pause and cannot write to it.
+ *   - regions[] are sorted by start and do not overlap; every region lies
+ *     inside one mapping.  Bytes outside regions are "not copied": reads of
+ *     them fail, they are never invented.
+ *   - Every read is bounds-checked: a pointer read from the target is just
+ *     a number until target_view() says its bytes are here.
+ */
+#ifndef HEAPINSPECT_TARGET_H
+#define HEAPINSPECT_TARGET_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define TARGET_PROT_READ  1u
+#define TARGET_PROT_WRITE 2u
+#define TARGET_PROT_EXEC  4u
+
+struct target_mapping {
+	uint64_t start, end;		/* [start, end) */
+	uint64_t offset;		/* file offset */
+	unsigned prot;			/* TARGET_PROT_* */
+	int shared;			/* 's' rather than 'p' */
+	uint64_t inode;
+	const char *path;		/* "" for anonymous; "[heap]", "[stack]", ... */
+};
+
+struct target_region {
+	uint64_t start, end;
+	const unsigned char *bytes;
+};
+
+struct target_thread {
+	pid_t tid;
+	uint64_t fs_base;		/* thread pointer (x86-64 %fs base) */
+};
+
+enum target_kind { TARGET_LIVE, TARGET_IMAGE };
+
+struct target {
+	enum target_kind kind;
+	pid_t pid;
+	char *exe;			/* path of the executable, "" if unknown */
+	char *maps_text;		/* /proc/PID/maps as read */
+	struct target_mapping *maps;
+	size_t nmaps;
+	struct target_region *regions;
+	size_t nregions, regions_cap;
+	struct target_thread *threads;
+	size_t nthreads;
+	uint64_t bytes_copied;		/* bytes held in regions */
+	double pause_seconds;		/* live: how long the process was stopped */
+	/* backend storage: an image file mapped whole (munmap'd on free) */
+	void *storage;
+	size_t storage_len;
+	unsigned char **owned_buffers;
+	size_t nowned, owned_cap;
+};
+
+/* Pointer to LEN copied bytes at ADDR, or NULL if any of them is not held. */
+const void *target_view(const struct target *t, uint64_t addr, size_t len);
+
+/* Copy LEN bytes at ADDR into OUT; 0 on success, -1 if not all are held. */
+int target_read(const struct target *t, uint64_t addr, void *out, size_t len);
+int target_read_u64(const struct target *t, uint64_t addr, uint64_t *out);
+int target_read_u32(const struct target *t, uint64_t addr, uint32_t *out);
+
+/* The region holding ADDR, or NULL. */
+const struct target_region *target_region_at(const struct target *t, uint64_t addr);
+
+/* The mapping holding ADDR, or NULL. */
+const struct target_mapping *target_mapping_at(const struct target *t, uint64_t addr);
+
+/* Parse maps text (the format of /proc/PID/maps) into t->maps.  Returns 0,
+ * or -1 if a line is malformed. */
+int target_parse_maps(struct target *t, const char *text);
+
+/* Add a copied region; takes ownership of BYTES if OWNED.  Regions may be
+ * added in any order; target_finish_regions() sorts and checks them. */
+void target_add_region(struct target *t, uint64_t start, uint64_t end,
+		       const unsigned char *bytes, int owned);
+int target_finish_regions(struct target *t);
+
+void target_free(struct target *t);
+
+/* Backends.  On failure they return NULL and set *ERR to a message that
+ * names the cause and, for EPERM, what to do about it. */
+struct target *target_open_live(pid_t pid, char **err);
+struct target *target_open_image(const char *path, char **err);
+int target_write_image(const struct target *t, const char *path, char **err);
+
+#endif

@@ -1,0 +1,546 @@
+/*
+ * target_live.c - pause a live process, copy what the walkers need, resume.
+ *
+ * Sequence: PTRACE_SEIZE + PTRACE_INTERRUPT every thread in /proc/PID/task,
+ * re-listing until no new thread appears; read /proc/PID/maps; copy the
+ * regions below with process_vm_readv (fallback /proc/PID/mem); read each
+ * thread's %fs base with PTRACE_GETREGS; PTRACE_DETACH every thread.  The
+ * walkers then run on the copy while the process runs on.
+ *
+ * What is copied (readable, private mappings only; code and shared file
+ * mappings are not heap and are read from their files when needed):
+ *   - file-backed data (r-- / rw-): whole;
+ *   - anonymous memory, [heap] and [stack]: the pages /proc/PID/pagemap says
+ *     are present or swapped, zeros for the rest (what the kernel would
+ *     supply), except the body of every glibc mmapped chunk: of those only
+ *     the header page is copied, so a 1 GiB array costs 4 KiB.
+ *
+ * Invariants:
+ *   - Never writes to the target: no PTRACE_POKE*, no process_vm_writev,
+ *     no register writes.  A signal that arrived while we held the thread
+ *     in a signal-delivery-stop is handed back on detach.
+ *   - Every exit path detaches: normal return, error return, exit(),
+ *     fatal signals in the inspector (handlers detach, then re-raise).
+ *     If the inspector is SIGKILLed the kernel detaches for us.
+ */
+#include "config.h"
+
+#include "target.h"
+#include "glibc_chunk.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096ull
+#define MAX_THREADS 65536
+#define STOP_TIMEOUT_MS 5000
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAPPED (1ull << 62)
+
+/* Threads we hold; global so the signal handlers can let them go. */
+struct held_thread {
+	pid_t tid;
+	int pending_signal;	/* to re-inject on detach */
+};
+static struct held_thread held[MAX_THREADS];
+static volatile size_t nheld;
+static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE,
+				     SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
+static struct sigaction saved_actions[sizeof fatal_signals / sizeof fatal_signals[0]];
+
+/* Async-signal-safe: only the ptrace system call. */
+static void detach_all(void)
+{
+	while (nheld) {
+		size_t i = nheld - 1;
+		ptrace(PTRACE_DETACH, held[i].tid, 0, (void *)(long)held[i].pending_signal);
+		nheld = i;
+	}
+}
+
+static void detach_and_reraise(int sig)
+{
+	detach_all();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void install_safety_handlers(void)
+{
+	static int atexit_done;
+	struct sigaction sa;
+	size_t i;
+	if (!atexit_done) {
+		atexit(detach_all);
+		atexit_done = 1;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = detach_and_reraise;
+	sigfillset(&sa.sa_mask);
+	for (i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++)
+		sigaction(fatal_signals[i], &sa, &saved_actions[i]);
+}
+
+static void restore_handlers(void)
+{
+	size_t i;
+	for (i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++)
+		sigaction(fatal_signals[i], &saved_actions[i], NULL);
+}
+
+static int is_held(pid_t tid)
+{
+	size_t i;
+	for (i = 0; i < nheld; i++)
+		if (held[i].tid == tid)
+			return 1;
+	return 0;
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static char *permission_message(pid_t pid)
+{
+	char path[64], line[256];
+	long scope = -1, tracer = 0;
+	FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "r");
+	if (f) {
+		if (fscanf(f, "%ld", &scope) != 1)
+			scope = -1;
+		fclose(f);
+	}
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "TracerPid: %ld", &tracer) == 1)
+			break;
+	if (f)
+		fclose(f);
+	if (tracer > 0)
+		return xasprintf("cannot attach to %d: permission denied: it is already "
+				 "traced by process %ld (a debugger?); detach that first",
+				 (int)pid, tracer);
+	return xasprintf("cannot attach to %d: permission denied: tracing a process of "
+			 "another user needs CAP_SYS_PTRACE (run as root or as its owner), and "
+			 "Yama's /proc/sys/kernel/yama/ptrace_scope must allow it (%s)",
+			 (int)pid, scope < 0 ? "Yama not present here" :
+			 scope == 0 ? "it is 0: classic ptrace permissions" :
+			 scope == 1 ? "it is 1: only descendants unless CAP_SYS_PTRACE" :
+			 scope == 2 ? "it is 2: CAP_SYS_PTRACE required" :
+				      "it is 3: attaching is disabled until reboot");
+}
+
+/* Wait until TID reports a stop.  Returns 0, or -1 with *ERR set. */
+static int wait_for_stop(pid_t pid, struct held_thread *h, char **err)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		int status;
+		pid_t r = waitpid(h->tid, &status, __WALL | WNOHANG);
+		if (r == h->tid) {
+			if (WIFEXITED(status) || WIFSIGNALED(status)) {
+				*err = xasprintf("process %d exited while being inspected", (int)pid);
+				return -1;
+			}
+			if (WIFSTOPPED(status)) {
+				int event = status >> 16;
+				int sig = WSTOPSIG(status);
+				/* A signal-delivery-stop: keep the signal for detach. */
+				if (event == 0 && sig != SIGTRAP && sig != SIGSTOP)
+					h->pending_signal = sig;
+				return 0;
+			}
+		} else if (r < 0 && errno != EINTR) {
+			*err = xasprintf("process %d exited while being inspected (waitpid: %s)",
+					 (int)pid, strerror(errno));
+			return -1;
+		}
+		if (ms_since(&t0) > STOP_TIMEOUT_MS) {
+			*err = xasprintf("thread %d of process %d did not stop within %d ms "
+					 "(uninterruptible sleep?)", (int)h->tid, (int)pid,
+					 STOP_TIMEOUT_MS);
+			return -1;
+		}
+		usleep(200);
+	}
+}
+
+/* Seize and interrupt TID.  Returns 1 if held, 0 if it vanished, -1 on error. */
+static int seize_thread(pid_t pid, pid_t tid, char **err)
+{
+	if (nheld >= MAX_THREADS) {
+		*err = xasprintf("process %d has more than %d threads", (int)pid, MAX_THREADS);
+		return -1;
+	}
+	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
+		if (errno == ESRCH)
+			return 0;	/* thread exited meanwhile */
+		*err = errno == EPERM ? permission_message(pid) :
+			xasprintf("cannot attach to %d: %s", (int)pid, strerror(errno));
+		return -1;
+	}
+	held[nheld] = (struct held_thread){ tid, 0 };
+	nheld++;
+	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0 && errno != ESRCH) {
+		*err = xasprintf("cannot interrupt thread %d: %s", (int)tid, strerror(errno));
+		return -1;
+	}
+	return wait_for_stop(pid, &held[nheld - 1], err) < 0 ? -1 : 1;
+}
+
+/* Seize every thread, re-listing /proc/PID/task until a pass finds none new. */
+static int stop_all_threads(pid_t pid, char **err)
+{
+	char path[64];
+	int found_new = 1, passes = 0;
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	while (found_new) {
+		DIR *d = opendir(path);
+		struct dirent *de;
+		if (!d) {
+			*err = nheld ? xasprintf("process %d exited while being inspected", (int)pid)
+				     : xasprintf("no such process: %d", (int)pid);
+			return -1;
+		}
+		found_new = 0;
+		while ((de = readdir(d))) {
+			pid_t tid = (pid_t)atoi(de->d_name);
+			int r;
+			if (tid <= 0 || is_held(tid))
+				continue;
+			r = seize_thread(pid, tid, err);
+			if (r < 0) {
+				closedir(d);
+				return -1;
+			}
+			found_new |= r;
+		}
+		closedir(d);
+		if (++passes > 1000) {
+			*err = xasprintf("process %d keeps creating threads; cannot stop it", (int)pid);
+			return -1;
+		}
+	}
+	if (!nheld) {
+		*err = xasprintf("process %d exited while being inspected", (int)pid);
+		return -1;
+	}
+	return 0;
+}
+
+static char *read_text_file(const char *path)
+{
+	size_t len = 0, cap = 65536;
+	char *buf = xmalloc(cap);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	if (fd < 0) {
+		free(buf);
+		return NULL;
+	}
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (cap - len < 4096)
+			buf = xrealloc(buf, cap *= 2);
+	}
+	close(fd);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[len] = 0;
+	return buf;
+}
+
+/* Copier: process_vm_readv with fallback to /proc/PID/mem. */
+struct copier {
+	pid_t pid;
+	int memfd;		/* -1 until needed */
+	int use_memfd;
+};
+
+static int copy_span(struct copier *c, uint64_t addr, unsigned char *out, size_t len)
+{
+	while (len) {
+		ssize_t n;
+		if (!c->use_memfd) {
+			struct iovec local = { out, len };
+			struct iovec remote = { (void *)(uintptr_t)addr, len };
+			n = process_vm_readv(c->pid, &local, 1, &remote, 1, 0);
+			if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
+				c->use_memfd = 1;
+				continue;
+			}
+		} else {
+			if (c->memfd < 0) {
+				char path[64];
+				snprintf(path, sizeof path, "/proc/%d/mem", (int)c->pid);
+				c->memfd = open(path, O_RDONLY | O_CLOEXEC);
+				if (c->memfd < 0)
+					return -1;
+			}
+			n = pread(c->memfd, out, len, (off_t)addr);
+		}
+		if (n <= 0)
+			return -1;
+		addr += (uint64_t)n;
+		out += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Copy [start,end) into a fresh zeroed buffer, page by page where a span
+ * fails, and add the readable runs as regions. RESIDENT (may be NULL) says
+ * which pages hold data; the others stay zero. */
+static void copy_range(struct target *t, struct copier *c, uint64_t start, uint64_t end,
+		       const uint64_t *pagemap, uint64_t pagemap_base)
+{
+	size_t npages = (end - start) / PAGE, i = 0;
+	unsigned char *buf = xcalloc(1, end - start);
+	unsigned char *ok = xcalloc(npages ? npages : 1, 1);
+	while (i < npages) {
+		size_t j = i;
+		int want = !pagemap || (pagemap[(start - pagemap_base) / PAGE + i] &
+					(PM_PRESENT | PM_SWAPPED));
+		while (j < npages && want == (!pagemap || (pagemap[(start - pagemap_base) / PAGE + j] &
+							   (PM_PRESENT | PM_SWAPPED))))
+			j++;
+		if (!want) {
+			memset(ok + i, 1, j - i);
+		} else if (copy_span(c, start + i * PAGE, buf + i * PAGE, (j - i) * PAGE) == 0) {
+			memset(ok + i, 1, j - i);
+		} else {
+			size_t k;
+			for (k = i; k < j; k++)
+				ok[k] = copy_span(c, start + k * PAGE, buf + k * PAGE, PAGE) == 0;
+		}
+		i = j;
+	}
+	/* One region per run of readable pages; the first run owns BUF. */
+	{
+		int owner_given = 0;
+		for (i = 0; i < npages;) {
+			size_t j = i;
+			if (!ok[i]) {
+				i++;
+				continue;
+			}
+			while (j < npages && ok[j])
+				j++;
+			target_add_region(t, start + i * PAGE, start + j * PAGE, buf + i * PAGE, 0);
+			if (!owner_given) {
+				*ARRAY_PUSH(t->owned_buffers, t->nowned, t->owned_cap) = buf;
+				owner_given = 1;
+			}
+			i = j;
+		}
+		if (!owner_given)
+			free(buf);
+	}
+	free(ok);
+}
+
+static uint64_t *read_pagemap(pid_t pid, const struct target_mapping *m)
+{
+	char path[64];
+	size_t npages = (m->end - m->start) / PAGE;
+	uint64_t *pm = xmalloc(npages * sizeof *pm);
+	ssize_t n;
+	int fd;
+	snprintf(path, sizeof path, "/proc/%d/pagemap", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		free(pm);
+		return NULL;
+	}
+	n = pread(fd, pm, npages * sizeof *pm, (off_t)(m->start / PAGE * sizeof *pm));
+	close(fd);
+	if (n != (ssize_t)(npages * sizeof *pm)) {
+		free(pm);
+		return NULL;
+	}
+	return pm;
+}
+
+/* Read the first 16 bytes of every present page of M in batched iovecs. */
+static uint64_t (*read_page_headers(struct copier *c, const struct target_mapping *m,
+				    const uint64_t *pagemap))[2]
+{
+	size_t npages = (m->end - m->start) / PAGE, i = 0;
+	uint64_t (*hdr)[2] = xcalloc(npages, sizeof *hdr);
+	struct iovec local[1024], remote[1024];
+	while (i < npages) {
+		size_t n = 0, first = i;
+		for (; i < npages && n < 1024; i++) {
+			if (pagemap && !(pagemap[i] & (PM_PRESENT | PM_SWAPPED)))
+				continue;
+			local[n] = (struct iovec){ hdr[i], 16 };
+			remote[n] = (struct iovec){ (void *)(uintptr_t)(m->start + i * PAGE), 16 };
+			n++;
+		}
+		if (n && !c->use_memfd &&
+		    process_vm_readv(c->pid, local, n, remote, n, 0) == (ssize_t)(n * 16))
+			continue;
+		for (size_t k = first; k < i; k++)	/* fallback: one by one */
+			if (!pagemap || (pagemap[k] & (PM_PRESENT | PM_SWAPPED)))
+				copy_span(c, m->start + k * PAGE, (unsigned char *)hdr[k], 16);
+	}
+	return hdr;
+}
+
+/* Anonymous memory: copy resident pages, but only the header page of each
+ * glibc mmapped chunk. */
+static void copy_anonymous(struct target *t, struct copier *c, const struct target_mapping *m)
+{
+	uint64_t *pagemap = read_pagemap(c->pid, m);
+	uint64_t (*hdr)[2] = read_page_headers(c, m, pagemap);
+	size_t npages = (m->end - m->start) / PAGE, i = 0, run = 0;
+	int in_run = 0;
+	while (i < npages) {
+		uint64_t page = m->start + i * PAGE;
+		/* any glibc version: tail 0, or 16 from 2.43 on */
+		uint64_t len = mmapped_chunk_span(hdr[i][0], hdr[i][1], page, m->end, PAGE, 0);
+		if (!len)
+			len = mmapped_chunk_span(hdr[i][0], hdr[i][1], page, m->end, PAGE, 16);
+		if (len) {
+			if (in_run)
+				copy_range(t, c, m->start + run * PAGE, page, pagemap, m->start);
+			in_run = 0;
+			copy_range(t, c, page, page + PAGE, pagemap, m->start);
+			i += len / PAGE;
+			continue;
+		}
+		if (!in_run) {
+			run = i;
+			in_run = 1;
+		}
+		i++;
+	}
+	if (in_run)
+		copy_range(t, c, m->start + run * PAGE, m->end, pagemap, m->start);
+	free(hdr);
+	free(pagemap);
+}
+
+static int is_special(const char *path)
+{
+	return !strcmp(path, "[vvar]") || !strcmp(path, "[vsyscall]") ||
+	       !strcmp(path, "[vdso]");
+}
+
+static void copy_mappings(struct target *t, struct copier *c)
+{
+	size_t i;
+	for (i = 0; i < t->nmaps; i++) {
+		const struct target_mapping *m = &t->maps[i];
+		int anonymous = !m->path[0] || m->path[0] == '[';
+		if (!(m->prot & TARGET_PROT_READ) || m->shared || is_special(m->path))
+			continue;
+		if (anonymous)
+			copy_anonymous(t, c, m);
+		else if (!(m->prot & TARGET_PROT_EXEC))
+			copy_range(t, c, m->start, m->end, NULL, m->start);
+	}
+}
+
+static void read_thread_pointers(struct target *t)
+{
+	size_t i;
+	t->threads = xcalloc(nheld, sizeof *t->threads);
+	for (i = 0; i < nheld; i++) {
+		struct user_regs_struct regs;
+		t->threads[i].tid = held[i].tid;
+		if (ptrace(PTRACE_GETREGS, held[i].tid, 0, &regs) == 0)
+			t->threads[i].fs_base = regs.fs_base;
+	}
+	t->nthreads = nheld;
+}
+
+static int process_exists(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	return access(path, F_OK) == 0;
+}
+
+struct target *target_open_live(pid_t pid, char **err)
+{
+	struct target *t;
+	struct copier c = { pid, -1, 0 };
+	struct timespec t0;
+	char path[64], exe[4096];
+	ssize_t n;
+
+	if (pid <= 0 || !process_exists(pid)) {
+		*err = xasprintf("no such process: %d", (int)pid);
+		return NULL;
+	}
+	if (pid == getpid()) {
+		*err = xasprintf("cannot inspect myself (pid %d)", (int)pid);
+		return NULL;
+	}
+	t = xcalloc(1, sizeof *t);
+	t->kind = TARGET_LIVE;
+	t->pid = pid;
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+	n = readlink(path, exe, sizeof exe - 1);
+	t->exe = xstrdup(n > 0 ? (exe[n] = 0, exe) : "");
+
+	install_safety_handlers();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (stop_all_threads(pid, err) < 0)
+		goto fail;
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	t->maps_text = read_text_file(path);
+	if (!t->maps_text || !*t->maps_text) {
+		*err = xasprintf("process %d exited while being inspected", (int)pid);
+		goto fail;
+	}
+	if (target_parse_maps(t, t->maps_text) < 0) {
+		*err = xasprintf("cannot parse /proc/%d/maps", (int)pid);
+		goto fail;
+	}
+	copy_mappings(t, &c);
+	read_thread_pointers(t);
+	if (!process_exists(pid)) {
+		*err = xasprintf("process %d exited while being inspected", (int)pid);
+		goto fail;
+	}
+	detach_all();
+	t->pause_seconds = ms_since(&t0) / 1000.0;
+	restore_handlers();
+	if (c.memfd >= 0)
+		close(c.memfd);
+	if (target_finish_regions(t) < 0) {
+		*err = xasprintf("internal error: overlapping copied regions");
+		target_free(t);
+		return NULL;
+	}
+	return t;
+fail:
+	detach_all();
+	restore_handlers();
+	if (c.memfd >= 0)
+		close(c.memfd);
+	target_free(t);
+	return NULL;
+}
