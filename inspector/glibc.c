@@ -268,16 +268,46 @@ static void add_chunk(struct heap_model *m, uint64_t addr, uint64_t size, int st
 	c->tcache = -1;
 }
 
-/* Walk one heap segment by boundary tags. */
+/* Size field of the chunk at P, from the segment's bytes when they are all
+ * held (the fast path), else through the region lookup. */
+struct segment_bytes {
+	const unsigned char *base;	/* bytes of the region holding the segment */
+	uint64_t start, end;
+};
+
+static int size_field_at(struct walk *w, const struct segment_bytes *sb, uint64_t p,
+			 uint64_t *out)
+{
+	uint64_t at = p + (uint64_t)w->L->chunk_size;
+	if (sb->base && at >= sb->start && at + 8 <= sb->end) {
+		memcpy(out, sb->base + (at - sb->start), 8);
+		return 0;
+	}
+	return read_word(w, at, out);
+}
+
+static void bad_chunk(struct walk *w, uint64_t p, uint64_t raw, uint64_t end)
+{
+	model_diag(w->m, DIAG_ERROR, p, "corrupt chunk at 0x%llx: size field 0x%llx is "
+		   "impossible here; the rest of this heap (%llu bytes) is not walked",
+		   (unsigned long long)p, (unsigned long long)raw,
+		   (unsigned long long)(end - p));
+}
+
+/* Walk one heap segment by boundary tags: a chunk is free iff the next
+ * chunk's PREV_INUSE bit is clear (tcache and fastbin chunks are sorted out
+ * later, from their lists). */
 static void walk_segment(struct walk *w, const struct arena *a, int arena_idx,
 			 const struct heap_segment *s)
 {
 	const struct glibc_layout *L = w->L;
 	uint64_t p = s->chunks_start, minsize = (uint64_t)L->minsize;
-	uint64_t fencepost = 2 * (uint64_t)L->size_sz;
+	uint64_t fencepost = 2 * (uint64_t)L->size_sz, align = (uint64_t)L->malloc_alignment;
+	const struct target_region *r = target_region_at(w->t, s->chunks_start);
+	struct segment_bytes sb = { r ? r->bytes : NULL, r ? r->start : 0, r ? r->end : 0 };
 	while (p < s->chunks_end) {
 		uint64_t raw, size, next_raw;
-		if (read_word(w, p + (uint64_t)L->chunk_size, &raw) < 0) {
+		if (size_field_at(w, &sb, p, &raw) < 0) {
 			model_diag(w->m, DIAG_ERROR, p, "chunk header at 0x%llx was not copied "
 				   "(unreadable memory)", (unsigned long long)p);
 			return;
@@ -298,15 +328,13 @@ static void walk_segment(struct walk *w, const struct arena *a, int arena_idx,
 			p += size;
 			continue;
 		}
-		if (size < minsize || size % (uint64_t)L->malloc_alignment ||
-		    size > s->chunks_end - p) {
-			model_diag(w->m, DIAG_ERROR, p, "corrupt chunk at 0x%llx: size field "
-				   "0x%llx is impossible here; the rest of this heap "
-				   "(%llu bytes) is not walked", (unsigned long long)p,
-				   (unsigned long long)raw, (unsigned long long)(s->chunks_end - p));
+		if (size < minsize || size % align || size > s->chunks_end - p) {
+			bad_chunk(w, p, raw, s->chunks_end);
 			return;
 		}
-		if (read_word(w, p + size + (uint64_t)L->chunk_size, &next_raw) < 0)
+		if (sb.base)	/* headers ahead are on lines the walk will want */
+			__builtin_prefetch(sb.base + (p - sb.start) + 2048);
+		if (size_field_at(w, &sb, p + size, &next_raw) < 0)
 			next_raw = CHUNK_PREV_INUSE;
 		add_chunk(w->m, p, size, (next_raw & CHUNK_PREV_INUSE) ? CHUNK_INUSE
 								       : CHUNK_FREE_UNBINNED, arena_idx);
@@ -733,6 +761,7 @@ void glibc_walk(const struct target *t, struct heap_model *m)
 			thread_arena_segments(&w, &m->arenas[i]);
 	}
 	linear_pass(&w);
+	model_index_chunks(m);
 	for (i = 0; i < m->narenas; i++)
 		walk_arena_bins(&w, (int)i);
 	walk_tcaches(&w);

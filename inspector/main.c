@@ -19,10 +19,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define EXIT_USAGE 1
 #define EXIT_TARGET 2
 #define EXIT_INCONSISTENT 3
+
+/* HEAPINSPECT_TIMING=1: phase times on stderr, for the benchmarks. */
+static double phase_start;
+static double seconds_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void phase_done(const char *name)
+{
+	double now = seconds_now();
+	if (getenv("HEAPINSPECT_TIMING"))
+		fprintf(stderr, "timing: %-8s %.3f s\n", name, now - phase_start);
+	phase_start = now;
+}
 
 struct options {
 	struct report report;
@@ -194,6 +212,7 @@ static struct heap_model *build_model(const struct target *t, const struct optio
 	m->source = t->kind == TARGET_LIVE ? "live" : "image";
 	m->pause_seconds = t->pause_seconds;
 	m->bytes_copied = t->bytes_copied;
+	phase_done("symbols");
 	if (glibc_locate(t, have_syms ? &syms : NULL, m, err) < 0) {
 		if (have_syms)
 			symbols_close(&syms);
@@ -202,7 +221,9 @@ static struct heap_model *build_model(const struct target *t, const struct optio
 	}
 	if (have_syms)
 		symbols_close(&syms);
+	phase_done("locate");
 	glibc_walk(t, m);
+	phase_done("walk");
 	return m;
 }
 
@@ -219,7 +240,9 @@ int main(int argc, char **argv)
 		warnx_("'%s' is not a process id", o.pid_arg);
 		return EXIT_USAGE;
 	}
+	phase_start = seconds_now();
 	t = open_target(&o, &err);
+	phase_done("copy");
 	if (!t) {
 		warnx_("%s", err);
 		free(err);
@@ -239,6 +262,7 @@ int main(int argc, char **argv)
 		return EXIT_TARGET;
 	}
 	(o.json ? render_json : render_text)(stdout, m, &o.report);
+	phase_done("render");
 	status = model_has_errors(m) ? EXIT_INCONSISTENT : EXIT_SUCCESS;
 	if (fflush(stdout) != 0)
 		status = EXIT_TARGET;

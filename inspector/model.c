@@ -71,6 +71,9 @@ void model_free(struct heap_model *m)
 	free(m->diags);
 	free(m->tcaches);
 	free(m->arenas);
+	for (i = 0; i < m->nruns; i++)
+		free(m->runs[i].page_chunk);
+	free(m->runs);
 	free(m->chunks);
 	free(m->exe);
 	free(m->glibc.libc_path);
@@ -102,8 +105,47 @@ int model_has_errors(const struct heap_model *m)
 	return 0;
 }
 
+#define INDEX_PAGE 4096u
+
+static void index_run(struct chunk_run *r, const struct chunk *chunks)
+{
+	size_t npages = (r->end - r->start + INDEX_PAGE - 1) / INDEX_PAGE, k = 0, i;
+	r->page_chunk = NULL;
+	if (r->count < 2)
+		return;
+	r->page_chunk = xmalloc(npages * sizeof *r->page_chunk);
+	for (i = r->first; i < r->first + r->count; i++) {
+		uint64_t end = chunks[i].addr + chunks[i].size;
+		while (k < npages && r->start + (uint64_t)k * INDEX_PAGE < end)
+			r->page_chunk[k++] = (uint32_t)i;
+	}
+}
+
+void model_index_chunks(struct heap_model *m)
+{
+	size_t i, cap = 0;
+	for (i = 0; i < m->nruns; i++)
+		free(m->runs[i].page_chunk);
+	m->nruns = 0;
+	if (m->nchunks >= UINT32_MAX)
+		return;		/* too many for 32-bit indexes: binary search only */
+	for (i = 0; i < m->nchunks; i++) {
+		const struct chunk *c = &m->chunks[i];
+		struct chunk_run *r = m->nruns ? &m->runs[m->nruns - 1] : NULL;
+		if (r && r->end == c->addr) {
+			r->end += c->size;
+			r->count++;
+			continue;
+		}
+		r = ARRAY_PUSH(m->runs, m->nruns, cap);
+		*r = (struct chunk_run){ c->addr, c->addr + c->size, i, 1, NULL };
+	}
+	for (i = 0; i < m->nruns; i++)
+		index_run(&m->runs[i], m->chunks);
+}
+
 /* Index of the last chunk starting at or below ADDR, or SIZE_MAX. */
-static size_t chunk_floor(const struct heap_model *m, uint64_t addr)
+static size_t chunk_floor_search(const struct heap_model *m, uint64_t addr)
 {
 	size_t lo = 0, hi = m->nchunks;
 	while (lo < hi) {
@@ -114,6 +156,38 @@ static size_t chunk_floor(const struct heap_model *m, uint64_t addr)
 			hi = mid;
 	}
 	return lo ? lo - 1 : (size_t)-1;
+}
+
+static const struct chunk_run *run_at(const struct heap_model *m, uint64_t addr)
+{
+	size_t lo = 0, hi = m->nruns;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (addr < m->runs[mid].start)
+			hi = mid;
+		else if (addr >= m->runs[mid].end)
+			lo = mid + 1;
+		else
+			return &m->runs[mid];
+	}
+	return NULL;
+}
+
+static size_t chunk_floor(const struct heap_model *m, uint64_t addr)
+{
+	const struct chunk_run *r;
+	size_t i;
+	if (!m->nruns)
+		return chunk_floor_search(m, addr);
+	r = run_at(m, addr);
+	if (!r)
+		return (size_t)-1;	/* in no chunk; model_chunk_at wants an exact start */
+	if (!r->page_chunk)
+		return r->first;
+	i = r->page_chunk[(addr - r->start) / INDEX_PAGE];
+	while (i + 1 < r->first + r->count && m->chunks[i + 1].addr <= addr)
+		i++;
+	return i;
 }
 
 struct chunk *model_chunk_at(const struct heap_model *m, uint64_t addr)

@@ -133,6 +133,16 @@ struct glibc_info {
 	uint64_t tcache_key;		/* 2.34+: the random key, 0 if not seen */
 };
 
+/* Index over chunks[]: chunks that tile memory without gaps form a run;
+ * a run of more than one chunk has, per 4 KiB page, the index of the chunk
+ * holding the page's first byte.  Lookups cost one binary search over runs
+ * (few) and a short forward scan. */
+struct chunk_run {
+	uint64_t start, end;
+	size_t first, count;
+	uint32_t *page_chunk;	/* NULL for single-chunk runs */
+};
+
 struct heap_model {
 	pid_t pid;
 	char *exe;
@@ -145,6 +155,8 @@ struct heap_model {
 	size_t narenas;
 	struct chunk *chunks;
 	size_t nchunks, chunks_cap;
+	struct chunk_run *runs;		/* built by model_index_chunks() */
+	size_t nruns;
 	struct tcache *tcaches;
 	size_t ntcaches, tcaches_cap;
 	struct count_bytes mmapped;
@@ -159,6 +171,10 @@ void model_free(struct heap_model *m);
 void model_diag(struct heap_model *m, enum diag_severity sev, uint64_t addr,
 		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 int model_has_errors(const struct heap_model *m);
+
+/* Build the chunk index; call after the last chunk is added.  Lookups
+ * work without it, by binary search. */
+void model_index_chunks(struct heap_model *m);
 
 /* The chunk whose header is at ADDR, or NULL. */
 struct chunk *model_chunk_at(const struct heap_model *m, uint64_t addr);

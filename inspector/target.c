@@ -125,14 +125,17 @@ int target_parse_maps(struct target *t, const char *text)
 	return 0;
 }
 
+void target_own_mapping(struct target *t, void *addr, size_t len)
+{
+	*ARRAY_PUSH(t->owned, t->nowned, t->owned_cap) = (struct owned_mapping){ addr, len };
+}
+
 void target_add_region(struct target *t, uint64_t start, uint64_t end,
-		       const unsigned char *bytes, int owned)
+		       const unsigned char *bytes)
 {
 	*ARRAY_PUSH(t->regions, t->nregions, t->regions_cap) =
 		(struct target_region){ start, end, bytes };
 	t->bytes_copied += end - start;
-	if (owned)
-		*ARRAY_PUSH(t->owned_buffers, t->nowned, t->owned_cap) = (unsigned char *)bytes;
 }
 
 static int region_cmp(const void *a, const void *b)
@@ -159,8 +162,8 @@ void target_free(struct target *t)
 	for (i = 0; i < t->nmaps; i++)
 		free((char *)t->maps[i].path);
 	for (i = 0; i < t->nowned; i++)
-		free(t->owned_buffers[i]);
-	free(t->owned_buffers);
+		munmap(t->owned[i].addr, t->owned[i].len);
+	free(t->owned);
 	free(t->maps);
 	free(t->regions);
 	free(t->threads);

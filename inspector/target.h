@@ -65,7 +65,7 @@ struct target {
 	/* backend storage: an image file mapped whole (munmap'd on free) */
 	void *storage;
 	size_t storage_len;
-	unsigned char **owned_buffers;
+	struct owned_mapping { void *addr; size_t len; } *owned;	/* munmap'd on free */
 	size_t nowned, owned_cap;
 };
 
@@ -87,10 +87,13 @@ const struct target_mapping *target_mapping_at(const struct target *t, uint64_t 
  * or -1 if a line is malformed. */
 int target_parse_maps(struct target *t, const char *text);
 
-/* Add a copied region; takes ownership of BYTES if OWNED.  Regions may be
- * added in any order; target_finish_regions() sorts and checks them. */
+/* Add a copied region (BYTES stay owned by whoever allocated them).
+ * Regions may be added in any order; target_finish_regions() sorts and
+ * checks them. */
 void target_add_region(struct target *t, uint64_t start, uint64_t end,
-		       const unsigned char *bytes, int owned);
+		       const unsigned char *bytes);
+/* Make T munmap [ADDR, ADDR+LEN) when it is freed. */
+void target_own_mapping(struct target *t, void *addr, size_t len);
 int target_finish_regions(struct target *t);
 
 void target_free(struct target *t);

@@ -132,7 +132,7 @@ static int load_regions(struct target *t, const unsigned char *base, uint64_t si
 			return -1;
 		}
 		prev_end = r.end;
-		target_add_region(t, r.start, r.end, base + r.offset, 0);
+		target_add_region(t, r.start, r.end, base + r.offset);
 	}
 	return 0;
 }

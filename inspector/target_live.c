@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -308,53 +309,93 @@ static int copy_span(struct copier *c, uint64_t addr, unsigned char *out, size_t
 	return 0;
 }
 
-/* Copy [start,end) into a fresh zeroed buffer, page by page where a span
- * fails, and add the readable runs as regions. RESIDENT (may be NULL) says
- * which pages hold data; the others stay zero. */
-static void copy_range(struct target *t, struct copier *c, uint64_t start, uint64_t end,
-		       const uint64_t *pagemap, uint64_t pagemap_base)
+/* A destination buffer for one mapping: anonymous memory the size of the
+ * mapping, so untouched pages read as zero and cost nothing. */
+struct dest {
+	uint64_t start, end;
+	unsigned char *buf;
+};
+
+/* A run of pages of one mapping to copy. */
+struct span {
+	uint64_t start, end;
+};
+
+static unsigned char *map_buffer(struct target *t, size_t len)
 {
-	size_t npages = (end - start) / PAGE, i = 0;
-	unsigned char *buf = xcalloc(1, end - start);
-	unsigned char *ok = xcalloc(npages ? npages : 1, 1);
-	while (i < npages) {
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		warnx_("out of memory for a %zu-byte copy", len);
+		exit(2);	/* exit handlers detach */
+	}
+	target_own_mapping(t, p, len);
+	return p;
+}
+
+static int page_wanted(const uint64_t *pagemap, size_t i)
+{
+	return !pagemap || (pagemap[i] & (PM_PRESENT | PM_SWAPPED));
+}
+
+/* Fault in BUF's pages for the wanted pages of [start,end) of the mapping
+ * at MAP_START, so that copying into them during the pause costs no page
+ * faults on our side. */
+static void prefault(unsigned char *buf, uint64_t map_start, uint64_t start, uint64_t end,
+		     const uint64_t *pagemap)
+{
+	size_t i = (start - map_start) / PAGE, last = (end - map_start) / PAGE;
+	while (i < last) {
 		size_t j = i;
-		int want = !pagemap || (pagemap[(start - pagemap_base) / PAGE + i] &
-					(PM_PRESENT | PM_SWAPPED));
-		while (j < npages && want == (!pagemap || (pagemap[(start - pagemap_base) / PAGE + j] &
-							   (PM_PRESENT | PM_SWAPPED))))
-			j++;
-		if (!want) {
-			memset(ok + i, 1, j - i);
-		} else if (copy_span(c, start + i * PAGE, buf + i * PAGE, (j - i) * PAGE) == 0) {
-			memset(ok + i, 1, j - i);
-		} else {
-			size_t k;
-			for (k = i; k < j; k++)
-				ok[k] = copy_span(c, start + k * PAGE, buf + k * PAGE, PAGE) == 0;
+		if (!page_wanted(pagemap, i)) {
+			i++;
+			continue;
 		}
+		while (j < last && page_wanted(pagemap, j))
+			j++;
+#ifdef MADV_POPULATE_WRITE
+		if (madvise(buf + i * PAGE, (j - i) * PAGE, MADV_POPULATE_WRITE) == 0) {
+			i = j;
+			continue;
+		}
+#endif
+		for (; i < j; i++)
+			((volatile unsigned char *)buf)[i * PAGE] = 0;
+	}
+}
+
+/* Copy the wanted pages of [start,end) into BUF (which mirrors the mapping
+ * at MAP_START) and add the readable runs as regions.  A span that fails is
+ * retried page by page; unreadable pages are left out, never invented. */
+static void copy_range(struct target *t, struct copier *c, unsigned char *buf,
+		       uint64_t map_start, uint64_t start, uint64_t end,
+		       const uint64_t *pagemap)
+{
+	size_t first = (start - map_start) / PAGE, last = (end - map_start) / PAGE, i = first;
+	unsigned char *ok = xcalloc(last - first + 1, 1);
+	while (i < last) {
+		size_t j = i;
+		int want = page_wanted(pagemap, i);
+		while (j < last && page_wanted(pagemap, j) == want)
+			j++;
+		if (!want || copy_span(c, map_start + i * PAGE, buf + i * PAGE, (j - i) * PAGE) == 0)
+			memset(ok + (i - first), 1, j - i);
+		else
+			for (size_t k = i; k < j; k++)
+				ok[k - first] = copy_span(c, map_start + k * PAGE, buf + k * PAGE,
+							  PAGE) == 0;
 		i = j;
 	}
-	/* One region per run of readable pages; the first run owns BUF. */
-	{
-		int owner_given = 0;
-		for (i = 0; i < npages;) {
-			size_t j = i;
-			if (!ok[i]) {
-				i++;
-				continue;
-			}
-			while (j < npages && ok[j])
-				j++;
-			target_add_region(t, start + i * PAGE, start + j * PAGE, buf + i * PAGE, 0);
-			if (!owner_given) {
-				*ARRAY_PUSH(t->owned_buffers, t->nowned, t->owned_cap) = buf;
-				owner_given = 1;
-			}
-			i = j;
+	for (i = first; i < last;) {
+		size_t j = i;
+		if (!ok[i - first]) {
+			i++;
+			continue;
 		}
-		if (!owner_given)
-			free(buf);
+		while (j < last && ok[j - first])
+			j++;
+		target_add_region(t, map_start + i * PAGE, map_start + j * PAGE, buf + i * PAGE);
+		i = j;
 	}
 	free(ok);
 }
@@ -381,7 +422,7 @@ static uint64_t *read_pagemap(pid_t pid, const struct target_mapping *m)
 	return pm;
 }
 
-/* Read the first 16 bytes of every present page of M in batched iovecs. */
+/* Read the first 16 bytes of every wanted page of M in batched iovecs. */
 static uint64_t (*read_page_headers(struct copier *c, const struct target_mapping *m,
 				    const uint64_t *pagemap))[2]
 {
@@ -391,7 +432,7 @@ static uint64_t (*read_page_headers(struct copier *c, const struct target_mappin
 	while (i < npages) {
 		size_t n = 0, first = i;
 		for (; i < npages && n < 1024; i++) {
-			if (pagemap && !(pagemap[i] & (PM_PRESENT | PM_SWAPPED)))
+			if (!page_wanted(pagemap, i))
 				continue;
 			local[n] = (struct iovec){ hdr[i], 16 };
 			remote[n] = (struct iovec){ (void *)(uintptr_t)(m->start + i * PAGE), 16 };
@@ -401,65 +442,148 @@ static uint64_t (*read_page_headers(struct copier *c, const struct target_mappin
 		    process_vm_readv(c->pid, local, n, remote, n, 0) == (ssize_t)(n * 16))
 			continue;
 		for (size_t k = first; k < i; k++)	/* fallback: one by one */
-			if (!pagemap || (pagemap[k] & (PM_PRESENT | PM_SWAPPED)))
+			if (page_wanted(pagemap, k))
 				copy_span(c, m->start + k * PAGE, (unsigned char *)hdr[k], 16);
 	}
 	return hdr;
 }
 
-/* Anonymous memory: copy resident pages, but only the header page of each
- * glibc mmapped chunk. */
-static void copy_anonymous(struct target *t, struct copier *c, const struct target_mapping *m)
+/* The spans of anonymous mapping M to copy: all of it but the bodies of
+ * glibc mmapped chunks (their header page is kept). */
+static size_t plan_anonymous(struct copier *c, const struct target_mapping *m,
+			     const uint64_t *pagemap, struct span **out)
 {
-	uint64_t *pagemap = read_pagemap(c->pid, m);
 	uint64_t (*hdr)[2] = read_page_headers(c, m, pagemap);
-	size_t npages = (m->end - m->start) / PAGE, i = 0, run = 0;
-	int in_run = 0;
+	size_t npages = (m->end - m->start) / PAGE, i = 0, n = 0, cap = 0;
+	struct span *spans = NULL;
+	uint64_t run = m->start;
 	while (i < npages) {
 		uint64_t page = m->start + i * PAGE;
 		/* any glibc version: tail 0, or 16 from 2.43 on */
 		uint64_t len = mmapped_chunk_span(hdr[i][0], hdr[i][1], page, m->end, PAGE, 0);
 		if (!len)
 			len = mmapped_chunk_span(hdr[i][0], hdr[i][1], page, m->end, PAGE, 16);
-		if (len) {
-			if (in_run)
-				copy_range(t, c, m->start + run * PAGE, page, pagemap, m->start);
-			in_run = 0;
-			copy_range(t, c, page, page + PAGE, pagemap, m->start);
-			i += len / PAGE;
+		if (!len) {
+			i++;
 			continue;
 		}
-		if (!in_run) {
-			run = i;
-			in_run = 1;
-		}
-		i++;
+		*ARRAY_PUSH(spans, n, cap) = (struct span){ run, page + PAGE };
+		run = page + len;
+		i += len / PAGE;
 	}
-	if (in_run)
-		copy_range(t, c, m->start + run * PAGE, m->end, pagemap, m->start);
+	if (run < m->end)
+		*ARRAY_PUSH(spans, n, cap) = (struct span){ run, m->end };
 	free(hdr);
-	free(pagemap);
+	*out = spans;
+	return n;
 }
 
 static int is_special(const char *path)
 {
 	return !strcmp(path, "[vvar]") || !strcmp(path, "[vsyscall]") ||
-	       !strcmp(path, "[vdso]");
+	       !strcmp(path, "[vdso]") || !strcmp(path, "[vvar_vclock]");
 }
 
-static void copy_mappings(struct target *t, struct copier *c)
+static int should_copy(const struct target_mapping *m)
+{
+	int anonymous = !m->path[0] || m->path[0] == '[';
+	if (!(m->prot & TARGET_PROT_READ) || m->shared || is_special(m->path))
+		return 0;
+	return anonymous || !(m->prot & TARGET_PROT_EXEC);
+}
+
+static int is_anonymous(const struct target_mapping *m)
+{
+	return !m->path[0] || m->path[0] == '[';
+}
+
+/* What to copy of M: its spans, and for anonymous memory its pagemap. */
+static size_t plan_mapping(struct copier *c, const struct target_mapping *m,
+			   uint64_t **pagemap, struct span **spans)
+{
+	*pagemap = NULL;
+	if (!is_anonymous(m)) {
+		*spans = xmalloc(sizeof **spans);
+		(*spans)[0] = (struct span){ m->start, m->end };
+		return 1;
+	}
+	*pagemap = read_pagemap(c->pid, m);
+	if (m->path[0]) {	/* [heap], [stack]: never hold mmapped chunks */
+		*spans = xmalloc(sizeof **spans);
+		(*spans)[0] = (struct span){ m->start, m->end };
+		return 1;
+	}
+	return plan_anonymous(c, m, *pagemap, spans);
+}
+
+/* Before the pause: one destination per mapping we expect to copy, with
+ * the pages we expect to fill already faulted in. */
+static struct dest *prepare_destinations(struct target *t, struct copier *c,
+					 const struct target *pre, size_t *ndest)
+{
+	struct dest *d = xcalloc(pre->nmaps ? pre->nmaps : 1, sizeof *d);
+	size_t i, k, n = 0;
+	for (i = 0; i < pre->nmaps; i++) {
+		const struct target_mapping *m = &pre->maps[i];
+		uint64_t *pagemap;
+		struct span *spans;
+		size_t nspans;
+		if (!should_copy(m))
+			continue;
+		d[n] = (struct dest){ m->start, m->end, map_buffer(t, m->end - m->start) };
+		nspans = plan_mapping(c, m, &pagemap, &spans);
+		for (k = 0; k < nspans; k++)
+			prefault(d[n].buf, m->start, spans[k].start, spans[k].end, pagemap);
+		free(spans);
+		free(pagemap);
+		n++;
+	}
+	*ndest = n;
+	return d;
+}
+
+static unsigned char *destination_for(struct target *t, struct dest *d, size_t ndest,
+				      const struct target_mapping *m)
 {
 	size_t i;
+	for (i = 0; i < ndest; i++)
+		if (d[i].start == m->start && d[i].end == m->end && d[i].buf) {
+			unsigned char *buf = d[i].buf;
+			d[i].buf = NULL;
+			return buf;
+		}
+	return map_buffer(t, m->end - m->start);
+}
+
+/* During the pause: copy every mapping by its plan, recomputed now. */
+static void copy_mappings(struct target *t, struct copier *c, struct dest *d, size_t ndest)
+{
+	size_t i, k;
 	for (i = 0; i < t->nmaps; i++) {
 		const struct target_mapping *m = &t->maps[i];
-		int anonymous = !m->path[0] || m->path[0] == '[';
-		if (!(m->prot & TARGET_PROT_READ) || m->shared || is_special(m->path))
+		uint64_t *pagemap;
+		struct span *spans;
+		size_t nspans;
+		unsigned char *buf;
+		if (!should_copy(m))
 			continue;
-		if (anonymous)
-			copy_anonymous(t, c, m);
-		else if (!(m->prot & TARGET_PROT_EXEC))
-			copy_range(t, c, m->start, m->end, NULL, m->start);
+		buf = destination_for(t, d, ndest, m);
+		nspans = plan_mapping(c, m, &pagemap, &spans);
+		for (k = 0; k < nspans; k++)
+			copy_range(t, c, buf, m->start, spans[k].start, spans[k].end, pagemap);
+		free(spans);
+		free(pagemap);
 	}
+}
+
+/* Destinations prepared for mappings that were gone at the pause. */
+static void release_unused(struct dest *d, size_t ndest)
+{
+	size_t i;
+	for (i = 0; i < ndest; i++)
+		if (d[i].buf)
+			madvise(d[i].buf, d[i].end - d[i].start, MADV_DONTNEED);
+	free(d);
 }
 
 static void read_thread_pointers(struct target *t)
@@ -482,6 +606,21 @@ static int process_exists(pid_t pid)
 	return access(path, F_OK) == 0;
 }
 
+/* The state letter of /proc/PID/status ('R', 'S', 'Z', ...), or 0. */
+static char process_state(pid_t pid)
+{
+	char path[64], line[128], state = 0;
+	FILE *f;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "State: %c", &state) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return state;
+}
+
 struct target *target_open_live(pid_t pid, char **err)
 {
 	struct target *t;
@@ -489,9 +628,17 @@ struct target *target_open_live(pid_t pid, char **err)
 	struct timespec t0;
 	char path[64], exe[4096];
 	ssize_t n;
+	struct target *pre;
+	struct dest *dests = NULL;
+	size_t ndests = 0;
 
 	if (pid <= 0 || !process_exists(pid)) {
 		*err = xasprintf("no such process: %d", (int)pid);
+		return NULL;
+	}
+	if (process_state(pid) == 'Z' || process_state(pid) == 'X') {
+		*err = xasprintf("process %d has exited (a zombie waiting for its parent): "
+				 "no memory left to inspect", (int)pid);
 		return NULL;
 	}
 	if (pid == getpid()) {
@@ -505,11 +652,17 @@ struct target *target_open_live(pid_t pid, char **err)
 	n = readlink(path, exe, sizeof exe - 1);
 	t->exe = xstrdup(n > 0 ? (exe[n] = 0, exe) : "");
 
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	pre = xcalloc(1, sizeof *pre);
+	pre->maps_text = read_text_file(path);
+	if (pre->maps_text && target_parse_maps(pre, pre->maps_text) == 0)
+		dests = prepare_destinations(t, &c, pre, &ndests);
+	target_free(pre);
+
 	install_safety_handlers();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (stop_all_threads(pid, err) < 0)
 		goto fail;
-	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
 	t->maps_text = read_text_file(path);
 	if (!t->maps_text || !*t->maps_text) {
 		*err = xasprintf("process %d exited while being inspected", (int)pid);
@@ -519,7 +672,7 @@ struct target *target_open_live(pid_t pid, char **err)
 		*err = xasprintf("cannot parse /proc/%d/maps", (int)pid);
 		goto fail;
 	}
-	copy_mappings(t, &c);
+	copy_mappings(t, &c, dests, ndests);
 	read_thread_pointers(t);
 	if (!process_exists(pid)) {
 		*err = xasprintf("process %d exited while being inspected", (int)pid);
@@ -528,6 +681,7 @@ struct target *target_open_live(pid_t pid, char **err)
 	detach_all();
 	t->pause_seconds = ms_since(&t0) / 1000.0;
 	restore_handlers();
+	release_unused(dests, ndests);
 	if (c.memfd >= 0)
 		close(c.memfd);
 	if (target_finish_regions(t) < 0) {
@@ -539,6 +693,7 @@ struct target *target_open_live(pid_t pid, char **err)
 fail:
 	detach_all();
 	restore_handlers();
+	release_unused(dests, ndests);
 	if (c.memfd >= 0)
 		close(c.memfd);
 	target_free(t);

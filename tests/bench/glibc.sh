@@ -1,0 +1,41 @@
+#!/bin/sh
+# bench/glibc.sh - how long `heapinspect summary` takes, and how long the
+# target is paused, on heaps of growing size.  A benchmark, not a test: it
+# prints figures and asserts nothing.
+#
+# Usage: tests/bench/glibc.sh [BUILD_DIR]   (default: ./build)
+# For each scale it starts glibc_bench_target LIVE FREE, runs the summary
+# five times and reports the median wall time, the pause the inspector
+# measured, the bytes it copied, and its peak RSS; and, for the copy limit,
+# the time of `dd` reading the same heap through /proc/PID/mem.
+set -eu
+build=${1:-build}
+hi=$build/heapinspect
+tgt=$build/tests/bench/glibc_bench_target
+make -C "$build" -s tests/bench/glibc_bench_target >/dev/null
+printf '%-20s %10s %12s %10s %12s %12s\n' "live+free chunks" "wall_s" "pause_ms" "copied_MB" "peak_rss_MB" "chunks"
+for scale in "100000 100000" "1000000 1000000" "3000000 3000000"; do
+	fifo=$(mktemp -u); mkfifo "$fifo"
+	# shellcheck disable=SC2086
+	"$tgt" $scale >"$fifo" &
+	pid=$!
+	read -r _ <"$fifo"; rm -f "$fifo"
+	times=""
+	for _ in 1 2 3 4 5; do
+		t0=$(date +%s.%N)
+		/usr/bin/time -f %M -o /tmp/hi-bench-rss "$hi" --json "$pid" >/tmp/hi-bench.json
+		t1=$(date +%s.%N)
+		times="$times $(echo "$t1 - $t0" | bc)"
+	done
+	med=$(echo "$times" | tr ' ' '\n' | grep . | sort -n | sed -n 3p)
+	python3 - "$scale" "$med" /tmp/hi-bench.json /tmp/hi-bench-rss <<'PY'
+import json, sys
+scale, med, js, rss = sys.argv[1:]
+d = json.load(open(js))
+n = sum(a["chunks"]["count"] for a in d["arenas"])
+print("%-20s %10.3f %12.1f %10.1f %12.1f %12d" % (scale.replace(" ", "+"), float(med),
+      d["target"]["pause_seconds"] * 1000, d["target"]["bytes_copied"] / 1e6,
+      int(open(rss).read().split()[-1]) / 1024, n))
+PY
+	kill "$pid"
+done
