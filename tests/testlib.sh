@@ -59,7 +59,7 @@ start_target() {
 	tpid=$!
 	tpids="$tpids $tpid"
 	st_n=0
-	until grep -q '^READY$' "$tout"; do
+	until grep -q '^READY$' "$tout" 2>/dev/null; do
 		if ! kill -0 "$tpid" 2>/dev/null || [ "$st_n" -ge 1000 ]; then
 			echo "target '$*' did not get ready: $(cat "$tout.err")" >&2
 			return 1

@@ -7,7 +7,7 @@
  * free runs); a 4 MiB buffer allocated and freed (glibc then raises its
  * mmap threshold); a 1 MiB buffer kept (now served from the heap, not
  * mmap); a 64 MiB buffer kept (mmapped); two threads with their own arenas
- * and tcaches.  Prints "ready" and waits until killed.
+ * and tcaches.  Prints "READY" and waits until killed.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -53,7 +53,7 @@ int main(void)
 	for (i = 0; i < 2; i++)
 		pthread_create(&threads[i], NULL, worker, (void *)(size_t)(i * 8));
 	pthread_barrier_wait(&parked);
-	printf("ready\n");
+	printf("READY\n");
 	fflush(stdout);
 	for (;;)
 		pause();
