@@ -148,6 +148,9 @@ static char *permission_message(pid_t pid)
 				      "it is 3: attaching is disabled until reboot");
 }
 
+static char process_state(pid_t pid);
+static int process_gone(pid_t pid);
+
 /* Wait until TID reports a stop.  Returns 0, or -1 with *ERR set. */
 static int wait_for_stop(pid_t pid, struct held_thread *h, char **err)
 {
@@ -194,8 +197,11 @@ static int seize_thread(pid_t pid, pid_t tid, char **err)
 	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
 		if (errno == ESRCH)
 			return 0;	/* thread exited meanwhile */
-		*err = errno == EPERM ? permission_message(pid) :
-			xasprintf("cannot attach to %d: %s", (int)pid, strerror(errno));
+		/* a dying or zombie process also answers EPERM */
+		*err = errno == EPERM && process_gone(pid) ?
+			       xasprintf("process %d exited while being inspected", (int)pid) :
+		       errno == EPERM ? permission_message(pid) :
+			       xasprintf("cannot attach to %d: %s", (int)pid, strerror(errno));
 		return -1;
 	}
 	held[nheld] = (struct held_thread){ tid, 0 };
@@ -606,6 +612,20 @@ static int process_exists(pid_t pid)
 	return access(path, F_OK) == 0;
 }
 
+/* Did a held thread die (SIGKILL reaches even stopped tracees)? */
+static int held_thread_died(void)
+{
+	size_t i;
+	for (i = 0; i < nheld; i++) {
+		int status;
+		pid_t r = waitpid(held[i].tid, &status, __WALL | WNOHANG);
+		if ((r == held[i].tid && (WIFEXITED(status) || WIFSIGNALED(status))) ||
+		    (r < 0 && errno == ECHILD))
+			return 1;
+	}
+	return 0;
+}
+
 /* The state letter of /proc/PID/status ('R', 'S', 'Z', ...), or 0. */
 static char process_state(pid_t pid)
 {
@@ -619,6 +639,13 @@ static char process_state(pid_t pid)
 	if (f)
 		fclose(f);
 	return state;
+}
+
+/* Gone, dead or a zombie: nothing left to read. */
+static int process_gone(pid_t pid)
+{
+	char state = process_state(pid);
+	return !state || state == 'Z' || state == 'X' || state == 'x';
 }
 
 struct target *target_open_live(pid_t pid, char **err)
@@ -674,7 +701,7 @@ struct target *target_open_live(pid_t pid, char **err)
 	}
 	copy_mappings(t, &c, dests, ndests);
 	read_thread_pointers(t);
-	if (!process_exists(pid)) {
+	if (held_thread_died() || process_gone(pid)) {
 		*err = xasprintf("process %d exited while being inspected", (int)pid);
 		goto fail;
 	}

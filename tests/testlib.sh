@@ -1,4 +1,4 @@
-# testlib.sh - helpers shared by the heapinspect shell tests (sourced, not run).
+# testlib.sh - helpers shared by the heapinspect shell tests; sourced, not run.
 #
 # Sourcing it: re-runs the calling test under timeout(1), so the whole test
 # is bounded in time; checks HEAPINSPECT and TARGETDIR; makes a private
@@ -35,8 +35,11 @@ trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/heapinspect-test.XXXXXX") || exit 1
 
-PYTHON=/usr/bin/python3
-[ -x "$PYTHON" ] || PYTHON=$(command -v python3 || echo none)
+# PYTHON may come from the environment (configure's choice).
+if [ -z "${PYTHON:-}" ] || ! command -v "$PYTHON" >/dev/null; then
+	PYTHON=/usr/bin/python3
+	[ -x "$PYTHON" ] || PYTHON=$(command -v python3 || echo none)
+fi
 
 nfail=0
 ok() { echo "ok - $*"; }
@@ -95,7 +98,10 @@ target_ok_now() {
 		t|T|Z|X|x|'') why="thread ${t##*/} is in state '$state'"; return 1 ;;
 		esac
 		tracer=$(awk '$1 == "TracerPid:" { print $2 }' "$t/status" 2>/dev/null)
-		[ "$tracer" = 0 ] || { why="thread ${t##*/} is traced by '$tracer'"; return 1; }
+		if [ "$tracer" != 0 ]; then
+			why="thread ${t##*/} is traced by '$tracer'"
+			return 1
+		fi
 	done
 }
 
@@ -105,7 +111,8 @@ target_ok_now() {
 run() {
 	run_secs=$1
 	shift
-	$RUN_AS timeout -k 2 "$run_secs" "$HEAPINSPECT" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
+	$RUN_AS timeout -k 2 "$run_secs" "$HEAPINSPECT" "$@" </dev/null \
+		>"$tmp/out" 2>"$tmp/err"
 	rc=$?
 }
 
