@@ -265,7 +265,7 @@ static void add_chunk(struct heap_model *m, uint64_t addr, uint64_t size, int st
 	c->state = (uint8_t)state;
 	c->bin = 0;
 	c->arena = (int16_t)arena;
-	c->tcache = -1;
+	c->tcache = state == CHUNK_MMAPPED ? 0 : -1;
 }
 
 /* Size field of the chunk at P, from the segment's bytes when they are all
@@ -345,6 +345,24 @@ static void walk_segment(struct walk *w, const struct arena *a, int arena_idx,
 			   "reaching its top chunk", (unsigned long long)s->addr);
 }
 
+/* The real header of the mmapped chunk whose mapping starts at PAGE and
+ * spans SPAN bytes: PAGE itself, or where memalign moved it. */
+static uint64_t mmapped_chunk_header(struct walk *w, uint64_t page, uint64_t span,
+				     const uint64_t hdr[2])
+{
+	uint64_t offs[64], tail = (uint64_t)w->L->mmap_chunk_tail;
+	unsigned i, n;
+	if (hdr[0] != 0)
+		return page + hdr[0];
+	n = mmapped_memalign_offsets(page, span, offs);
+	for (i = 0; i < n; i++) {
+		const uint64_t *h = target_view(w->t, page + offs[i], 16);
+		if (h && is_memaligned_header(offs[i], h[0], h[1], span, tail))
+			return page + offs[i];
+	}
+	return page;
+}
+
 /* Scan [start,end) of an anonymous mapping for mmapped chunks at page starts. */
 static void scan_mmapped(struct walk *w, uint64_t start, uint64_t end)
 {
@@ -355,7 +373,12 @@ static void scan_mmapped(struct walk *w, uint64_t start, uint64_t end)
 							 PAGE_SIZE_BYTES,
 							 (uint64_t)w->L->mmap_chunk_tail) : 0;
 		if (span) {
-			add_chunk(w->m, page + hdr[0], hdr[1] & ~CHUNK_FLAGS, CHUNK_MMAPPED, -1);
+			uint64_t real = mmapped_chunk_header(w, page, span, hdr);
+			const uint64_t *rh = target_view(w->t, real, 16);
+			if (!rh)
+				rh = hdr;
+			add_chunk(w->m, real, rh[1] & ~CHUNK_FLAGS, CHUNK_MMAPPED, -1);
+			w->m->chunks[w->m->nchunks - 1].mmap_prev_size = (uint32_t)rh[0];
 			w->m->mmapped.count++;
 			w->m->mmapped.bytes += span;
 			page += span;

@@ -39,4 +39,34 @@ static inline uint64_t mmapped_chunk_span(uint64_t prev_size, uint64_t size_fiel
 	return span;
 }
 
+/*
+ * _int_memalign on an mmapped chunk (malloc.c, every version) moves the
+ * chunk up to the aligned address and leaves the original header at the
+ * mapping start untouched: the real chunk is at MAP + K with prev_size = K
+ * and size = (SPAN - K - tail) | IS_MMAPPED, where MAP + K + 2*SIZE_SZ is
+ * the first multiple of some power of two above MAP + 2*SIZE_SZ.  These are
+ * the offsets K to look at, for alignments 32 .. SPAN; returns how many
+ * (at most 64) were stored in OUT.
+ */
+static inline unsigned mmapped_memalign_offsets(uint64_t map, uint64_t span, uint64_t out[64])
+{
+	uint64_t align, n = 0;
+	for (align = 32; align < span && n < 64; align *= 2) {
+		uint64_t mem = (map + 16 + align) & ~(align - 1);	/* first above map+16 */
+		uint64_t k = mem - 16 - map;
+		if (k + 32 < span && (n == 0 || out[n - 1] != k))
+			out[n++] = k;
+	}
+	return (unsigned)n;
+}
+
+/* Is (PREV_SIZE, SIZE_FIELD) at MAP + K the moved header of a memaligned
+ * mmapped chunk spanning SPAN bytes from MAP? */
+static inline int is_memaligned_header(uint64_t k, uint64_t prev_size, uint64_t size_field,
+				       uint64_t span, uint64_t tail)
+{
+	return prev_size == k && (size_field & CHUNK_FLAGS) == CHUNK_IS_MMAPPED &&
+	       (size_field & ~CHUNK_FLAGS) + k + tail == span;
+}
+
 #endif

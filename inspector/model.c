@@ -204,6 +204,17 @@ struct chunk *model_chunk_containing(const struct heap_model *m, uint64_t addr)
 	return &m->chunks[i];
 }
 
+uint64_t chunk_mem(const struct heap_model *m, const struct chunk *c)
+{
+	return c->addr + 2 * (uint64_t)m->glibc.layout->size_sz;
+}
+
+uint64_t tcache_bin_chunk_size(const struct heap_model *m, unsigned i)
+{
+	const struct glibc_layout *L = m->glibc.layout;
+	return (uint64_t)L->minsize + (uint64_t)i * (uint64_t)L->malloc_alignment;
+}
+
 uint64_t chunk_usable_size(const struct heap_model *m, const struct chunk *c)
 {
 	long sz = m->glibc.layout ? m->glibc.layout->size_sz : 8;

@@ -46,7 +46,10 @@ struct chunk {
 	uint8_t state;		/* enum chunk_state */
 	uint8_t bin;		/* bin, fastbin or tcache index for binned states */
 	int16_t arena;		/* arena index, -1 for mmapped chunks */
-	int32_t tcache;		/* index into model.tcaches for CHUNK_TCACHE, else -1 */
+	union {
+		int32_t tcache;		/* CHUNK_TCACHE: index into model.tcaches, else -1 */
+		uint32_t mmap_prev_size; /* CHUNK_MMAPPED: offset from its mapping */
+	};
 };
 
 struct count_bytes {
@@ -180,6 +183,11 @@ void model_index_chunks(struct heap_model *m);
 struct chunk *model_chunk_at(const struct heap_model *m, uint64_t addr);
 /* The chunk containing ADDR (header included), or NULL. */
 struct chunk *model_chunk_containing(const struct heap_model *m, uint64_t addr);
+
+/* The user pointer malloc returned for C (chunk2mem). */
+uint64_t chunk_mem(const struct heap_model *m, const struct chunk *c);
+/* The chunk size tcache bin I holds (tidx2usize + header). */
+uint64_t tcache_bin_chunk_size(const struct heap_model *m, unsigned i);
 
 /* Usable size as malloc_usable_size() would report it for an in-use chunk. */
 uint64_t chunk_usable_size(const struct heap_model *m, const struct chunk *c);

@@ -125,7 +125,8 @@ static void arena_object(struct json *j, const struct arena *a, int index)
 	json_object_end(j);
 }
 
-static void tcache_object(struct json *j, const struct tcache *tc, int with_bins)
+static void tcache_object(struct json *j, const struct heap_model *m, const struct tcache *tc,
+			  int with_bins)
 {
 	unsigned i;
 	size_t k;
@@ -145,7 +146,7 @@ static void tcache_object(struct json *j, const struct tcache *tc, int with_bins
 				continue;
 			json_object_begin(j, NULL);
 			json_uint(j, "index", i);
-			json_uint(j, "size", 32 + 16 * (uint64_t)i);
+			json_uint(j, "size", tcache_bin_chunk_size(m, i));
 			json_uint(j, "count", tc->bin_count[i]);
 			json_array_begin(j, "entries");
 			for (k = 0; k < tc->bin_count[i]; k++)
@@ -178,7 +179,7 @@ static void chunk_object(struct json *j, const struct heap_model *m, const struc
 {
 	json_object_begin(j, NULL);
 	json_uint(j, "addr", c->addr);
-	json_uint(j, "mem", c->addr + 2 * (uint64_t)m->glibc.layout->size_sz);
+	json_uint(j, "mem", chunk_mem(m, c));
 	json_uint(j, "size", c->size);
 	json_uint(j, "usable", chunk_usable_size(m, c));
 	json_string(j, "state", chunk_state_name(c->state));
@@ -215,9 +216,10 @@ static void mmapped_object(struct json *j, const struct heap_model *m, int with_
 				continue;
 			json_object_begin(j, NULL);
 			json_uint(j, "addr", c->addr);
-			json_uint(j, "mem", c->addr + 16);
+			json_uint(j, "mem", chunk_mem(m, c));
 			json_uint(j, "size", c->size);
 			json_uint(j, "usable", chunk_usable_size(m, c));
+			json_uint(j, "prev_size", c->mmap_prev_size);
 			json_object_end(j);
 		}
 		json_array_end(j);
@@ -264,7 +266,7 @@ static void tcaches_array(struct json *j, const struct heap_model *m, int with_b
 	size_t i;
 	json_array_begin(j, "tcaches");
 	for (i = 0; i < m->ntcaches; i++)
-		tcache_object(j, &m->tcaches[i], with_bins);
+		tcache_object(j, m, &m->tcaches[i], with_bins);
 	json_array_end(j);
 }
 

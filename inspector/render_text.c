@@ -131,7 +131,7 @@ static void tcache_section(FILE *out, const struct heap_model *m, int with_bins)
 			if (!tc->bin_count[bin])
 				continue;
 			fprintf(out, "    bin %2u (%4llu B): %u:", bin,
-				(unsigned long long)(32 + 16 * bin), tc->bin_count[bin]);
+				(unsigned long long)tcache_bin_chunk_size(m, bin), tc->bin_count[bin]);
 			for (k = 0; k < tc->bin_count[bin]; k++)
 				fprintf(out, " 0x%llx", (unsigned long long)tc->bin_entries[bin][k]);
 			fputc('\n', out);
@@ -160,7 +160,7 @@ static void chunks_listing(FILE *out, const struct heap_model *m, const struct r
 		if (!chunk_filter_match(&r->filter, c))
 			continue;
 		fprintf(out, "0x%-16llx 0x%-16llx %12llu %12llu %-10s %5d", (unsigned long long)c->addr,
-			(unsigned long long)(c->addr + 16), (unsigned long long)c->size,
+			(unsigned long long)chunk_mem(m, c), (unsigned long long)c->size,
 			(unsigned long long)chunk_usable_size(m, c), chunk_state_name(c->state),
 			c->arena);
 		if (c->state == CHUNK_TCACHE && c->tcache >= 0)

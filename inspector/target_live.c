@@ -454,15 +454,39 @@ static uint64_t (*read_page_headers(struct copier *c, const struct target_mappin
 	return hdr;
 }
 
+/* For an mmapped chunk at PAGE spanning LEN bytes: the page holding its
+ * real header if memalign moved it (see glibc_chunk.h), or 0. */
+static uint64_t memaligned_header_page(struct copier *c, uint64_t page, uint64_t len,
+				       const uint64_t hdr0[2])
+{
+	uint64_t offs[64], words[64][2];
+	struct iovec local[64], remote[64];
+	unsigned i, n = mmapped_memalign_offsets(page, len, offs);
+	uint64_t tail = len - (hdr0[0] + (hdr0[1] & ~CHUNK_FLAGS));
+	if (hdr0[0] != 0)
+		return 0;	/* already the moved header */
+	for (i = 0; i < n; i++) {
+		local[i] = (struct iovec){ words[i], 16 };
+		remote[i] = (struct iovec){ (void *)(uintptr_t)(page + offs[i]), 16 };
+	}
+	if (!n || process_vm_readv(c->pid, local, n, remote, n, 0) != (ssize_t)(n * 16))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (is_memaligned_header(offs[i], words[i][0], words[i][1], len, tail))
+			return (page + offs[i]) & ~(PAGE - 1);
+	return 0;
+}
+
 /* The spans of anonymous mapping M to copy: all of it but the bodies of
- * glibc mmapped chunks (their header page is kept). */
+ * glibc mmapped chunks (their header page is kept, and the page of the
+ * real header of a memaligned one). */
 static size_t plan_anonymous(struct copier *c, const struct target_mapping *m,
 			     const uint64_t *pagemap, struct span **out)
 {
 	uint64_t (*hdr)[2] = read_page_headers(c, m, pagemap);
 	size_t npages = (m->end - m->start) / PAGE, i = 0, n = 0, cap = 0;
 	struct span *spans = NULL;
-	uint64_t run = m->start;
+	uint64_t run = m->start, moved;
 	while (i < npages) {
 		uint64_t page = m->start + i * PAGE;
 		/* any glibc version: tail 0, or 16 from 2.43 on */
@@ -474,6 +498,9 @@ static size_t plan_anonymous(struct copier *c, const struct target_mapping *m,
 			continue;
 		}
 		*ARRAY_PUSH(spans, n, cap) = (struct span){ run, page + PAGE };
+		moved = memaligned_header_page(c, page, len, hdr[i]);
+		if (moved > page)
+			*ARRAY_PUSH(spans, n, cap) = (struct span){ moved, moved + PAGE };
 		run = page + len;
 		i += len / PAGE;
 	}

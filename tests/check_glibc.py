@@ -16,18 +16,25 @@ Standard library only; runs on Debian 12's /usr/bin/python3 (3.11).
 
 Invariants kept, all read from glibc 2.36 malloc/malloc.c (__malloc_info,
 int_mallinfo, __libc_free):
-  - Agreement is exact.  The one allowance is for size-field flag bits:
-    __malloc_info sums chunksize_nomask() over the regular bins, so its bin
-    rows and "rest" totals include each chunk's flag bits while the JSON
-    carries masked sizes.  A binned chunk always has PREV_INUSE set; chunks
-    of a non-main arena may also have NON_MAIN_ARENA set (a split remainder
-    gets PREV_INUSE only).  So the raw value must exceed the masked one by
-    exactly 1 per chunk in the main arena, and by 1 or 5 per chunk elsewhere.
+  - Agreement is exact.  __malloc_info sums chunksize_nomask() over the
+    regular bins, so its bin rows and "rest" totals include each binned
+    chunk's flag bits while the JSON carries masked sizes.  Every path that
+    puts a chunk into a regular bin writes its size field as
+    size | PREV_INUSE (_int_free, malloc_consolidate, the remainders of
+    _int_malloc; NON_MAIN_ARENA is dropped), so the raw value is the masked
+    one plus exactly 1 per chunk, in every arena.
   - Fastbin rows are printed as from = size - 15, to = size (the size of the
     bin's first chunk), total = count * size; the top chunk is counted once
-    in "rest" with its masked size; bin rows follow fastbin index 0..9, then
-    bin index 2..127; bin 1 is printed as <unsorted .../>.
+    in "rest" with its masked size; bin 1 is printed as <unsorted .../>.
+    Rows carry no bin index, so each is matched to its JSON bin by the index
+    its sizes imply (to - from == 15 marks a fastbin row: index to/16 - 2;
+    else bin_index(from)).
   - heap nr=i of malloc_info is JSON arena i (both follow main_arena.next).
+  - mp_.mmapped_mem counts whole mappings (prev_size + size for a memaligned
+    mmapped chunk), and so must heapinspect's mmapped.bytes.
+  - Held blocks must be found by "mem" in the chunks list: "inuse" (main
+    thread in arena 0, workers in another arena) or "mmapped" (arena -1),
+    with the truth's usable size.  The last frees must not be in use.
 """
 
 import json
@@ -36,8 +43,11 @@ import sys
 import xml.etree.ElementTree as ElementTree
 
 PREV_INUSE = 1
-NON_MAIN_ARENA = 4
 FAST_FROM_DELTA = 15            # MALLOC_ALIGNMENT - 1 on x86-64
+SIZE_FLAGS = 7
+MIN_LARGE_SIZE = 1024           # x86-64: 64 small bins of width 16
+LARGEBIN_STEPS = ((6, 48, 48), (9, 20, 91), (12, 10, 110), (15, 4, 119),
+                  (18, 2, 124))  # largebin_index_64: shift, limit, base
 DEFAULT_MMAP_THRESHOLD = 128 * 1024
 MALLINFO2_FIELDS = ("arena", "ordblks", "smblks", "hblks", "hblkhd",
                     "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")
@@ -147,14 +157,10 @@ def parse_malloc_info(text):
     }
 
 
-def flags_fit(raw, masked, nchunks, main):
-    """raw - masked is the sum of the flag bits of nchunks binned chunks."""
-    extra = raw - masked
-    if main:
-        return extra == nchunks * PREV_INUSE
-    low = nchunks * PREV_INUSE
-    return low <= extra <= nchunks * (PREV_INUSE | NON_MAIN_ARENA) \
-        and (extra - low) % NON_MAIN_ARENA == 0
+def flags_fit(raw, masked, nchunks):
+    """raw sums the size fields of nchunks binned chunks, masked their sizes:
+    each binned chunk's size field carries PREV_INUSE and no other flag."""
+    return raw - masked == nchunks * PREV_INUSE
 
 
 class Report:
@@ -182,67 +188,87 @@ def expect(problems, what, got, want):
         problems.append("%s: heapinspect %r, truth %r" % (what, got, want))
 
 
-def json_arena_rows(arena):
-    """The <size/> rows malloc_info would print for a JSON arena, in order,
-    each as (kind, index, row-or-bin)."""
-    bins = arena.get("bins", [])
-    fast = sorted((b for b in bins if b["kind"] == "fast"),
-                  key=lambda b: b["index"])
-    regular = sorted((b for b in bins if b["kind"] in ("small", "large")),
-                     key=lambda b: b["index"])
-    return fast + regular
+def bin_index(size):
+    """glibc 2.36 bin_index() on x86-64: smallbin_index, largebin_index_64."""
+    if size < MIN_LARGE_SIZE:
+        return size >> 4
+    for shift, limit, base in LARGEBIN_STEPS:
+        if size >> shift <= limit:
+            return base + (size >> shift)
+    return 126
 
 
-def fast_row_problems(where, row, fbin):
+def xml_row_key(row):
+    """(0, fastbin index) or (1, bin index) of a malloc_info <size/> row."""
+    if row["to"] - row["from"] == FAST_FROM_DELTA:
+        return (0, (row["to"] >> 4) - 2)
+    return (1, bin_index(row["from"] & ~SIZE_FLAGS))
+
+
+def json_bin_key(jbin):
+    return (0 if jbin["kind"] == "fast" else 1, jbin["index"])
+
+
+def key_label(key):
+    if key[0] == 0:
+        return "fastbin %d" % key[1]
+    return "%s bin %d" % ("small" if key[1] < 64 else "large", key[1])
+
+
+def fast_row_problems(label, row, fbin):
     want = {"from": fbin["max"] - FAST_FROM_DELTA, "to": fbin["max"],
             "total": fbin["bytes"], "count": fbin["count"]}
-    problems = []
-    if fbin["min"] != fbin["max"] or row != want:
-        problems.append("%s fastbin %d: malloc_info %s, heapinspect %s"
-                        % (where, fbin["index"], row, want))
-    return problems
+    if fbin["min"] == fbin["max"] and row == want:
+        return []
+    return ["%s: malloc_info %s, heapinspect min=%d and %s"
+            % (label, row, fbin["min"], want)]
 
 
-def bin_row_problems(where, row, jbin, main):
+def bin_row_problems(label, row, jbin):
     n = jbin["count"]
     ok = (row["count"] == n
-          and flags_fit(row["from"], jbin["min"], 1, main)
-          and flags_fit(row["to"], jbin["max"], 1, main)
-          and flags_fit(row["total"], jbin["bytes"], n, main))
+          and flags_fit(row["from"], jbin["min"], 1)
+          and flags_fit(row["to"], jbin["max"], 1)
+          and flags_fit(row["total"], jbin["bytes"], n))
     if ok:
         return []
-    return ["%s %s bin %d: malloc_info from=%d to=%d total=%d count=%d, "
-            "heapinspect min=%d max=%d bytes=%d count=%d (masked sizes)"
-            % (where, jbin["kind"], jbin["index"], row["from"], row["to"],
-               row["total"], row["count"], jbin["min"], jbin["max"],
-               jbin["bytes"], n)]
+    return ["%s: malloc_info from=%d to=%d total=%d count=%d, heapinspect "
+            "min=%d max=%d bytes=%d count=%d (masked sizes)"
+            % (label, row["from"], row["to"], row["total"], row["count"],
+               jbin["min"], jbin["max"], jbin["bytes"], n)]
 
 
-def rows_problems(where, heap, arena, main):
+def rows_problems(where, heap, arena):
+    """Match malloc_info's <size/> rows to the JSON bins by bin index."""
     problems = []
-    want = json_arena_rows(arena)
-    rows = heap["rows"]
-    if len(rows) != len(want):
-        problems.append("%s: malloc_info has %d size rows, heapinspect %d "
-                        "non-empty fast/small/large bins"
-                        % (where, len(rows), len(want)))
-    for row, jbin in zip(rows, want):
-        if jbin["kind"] == "fast":
-            problems += fast_row_problems(where, row, jbin)
+    rows = {xml_row_key(row): row for row in heap["rows"]}
+    bins = {json_bin_key(b): b for b in arena.get("bins", [])
+            if b["kind"] != "unsorted"}
+    for key in sorted(set(rows) | set(bins)):
+        row, jbin = rows.get(key), bins.get(key)
+        label = "%s %s" % (where, key_label(key))
+        if jbin is None:
+            problems.append("%s: malloc_info %s, heapinspect reports it "
+                            "empty" % (label, row))
+        elif row is None:
+            problems.append("%s: heapinspect %s, malloc_info has no row"
+                            % (label, jbin))
+        elif key[0] == 0:
+            problems += fast_row_problems(label, row, jbin)
         else:
-            problems += bin_row_problems(where, row, jbin, main)
+            problems += bin_row_problems(label, row, jbin)
     unsorted = [b for b in arena.get("bins", []) if b["kind"] == "unsorted"]
     if heap["unsorted"] is None or not unsorted:
         if heap["unsorted"] is not None or unsorted:
             problems.append("%s unsorted: malloc_info %s, heapinspect %s"
                             % (where, heap["unsorted"], unsorted))
     else:
-        problems += bin_row_problems(where, heap["unsorted"], unsorted[0],
-                                     main)
+        problems += bin_row_problems(where + " unsorted", heap["unsorted"],
+                                     unsorted[0])
     return problems
 
 
-def arena_total_problems(where, heap, arena, main):
+def arena_total_problems(where, heap, arena):
     problems = []
     fast = heap["total"]["fast"]
     rest = heap["total"]["rest"]
@@ -255,7 +281,7 @@ def arena_total_problems(where, heap, arena, main):
     expect(problems, where + " rest count (top + bins)", 1 + nbinned,
            rest["count"])
     masked = arena["top"]["size"] + sum(b["bytes"] for b in binned)
-    if not flags_fit(rest["size"], masked, nbinned, main):
+    if not flags_fit(rest["size"], masked, nbinned):
         problems.append("%s rest size: malloc_info %d, heapinspect top+bins "
                         "%d (+flag bits of %d chunks)"
                         % (where, rest["size"], masked, nbinned))
@@ -293,8 +319,8 @@ def check_arenas(report, truth, summary):
         problems = []
         expect(problems, where + " index", arena["index"], heap["nr"])
         expect(problems, where + " main", arena["main"], main)
-        problems += arena_total_problems(where, heap, arena, main)
-        problems += rows_problems(where, heap, arena, main)
+        problems += arena_total_problems(where, heap, arena)
+        problems += rows_problems(where, heap, arena)
         problems += aspace_problems(where, heap, arena, main)
         report.group(where, problems, "%d fast, %d rest chunks, %d rows"
                      % (heap["total"]["fast"]["count"],
