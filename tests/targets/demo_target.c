@@ -18,7 +18,7 @@
 #define RECORDS 200000
 
 static void *records[RECORDS];
-static void *kept[4];
+static void *volatile kept[4];	/* volatile: the compiler must not elide them */
 static pthread_barrier_t parked;
 
 static void *worker(void *arg)
@@ -46,9 +46,13 @@ int main(void)
 	for (i = 0; i < RECORDS; i++)
 		if (i % 1000 != 999)
 			free(records[i]);
-	free(malloc(4 << 20));		/* raises mp_.mmap_threshold to 4 MiB */
+	kept[2] = malloc(4 << 20);
+	memset(kept[2], 1, 4096);
+	free(kept[2]);			/* raises mp_.mmap_threshold to 4 MiB */
 	kept[0] = malloc(1 << 20);	/* now from the heap */
 	kept[1] = malloc(64 << 20);	/* still mmapped */
+	memset(kept[0], 2, 4096);
+	memset(kept[1], 3, 4096);
 	pthread_barrier_init(&parked, NULL, 3);
 	for (i = 0; i < 2; i++)
 		pthread_create(&threads[i], NULL, worker, (void *)(size_t)(i * 8));
