@@ -274,36 +274,27 @@ static void choose_layout(struct heap_model *m, const struct glibc_layout *row,
 		dwarf_layout_forget(dw);
 }
 
-static void locate_main_arena(const struct target *t, Dwfl_Module *libc, struct heap_model *m)
-{
-	const struct glibc_layout *L = m->glibc.layout;
-	uint64_t addr;
-	if (libc && symbols_lookup(libc, "main_arena", &addr) == 0) {
-		m->glibc.main_arena = addr;
-		m->glibc.main_arena_method = "symbol";
-		if (arena_score(t, L, addr) < 0)
-			model_diag(m, DIAG_WARNING, addr, "main_arena from the symbol table does "
-				   "not look like a malloc_state (bins or top out of place)");
-		return;
-	}
-	m->glibc.main_arena = glibc_find_main_arena(t, L, m->glibc.libc_path);
-	m->glibc.main_arena_method = "heuristic";
-}
+typedef uint64_t (*heuristic_fn)(const struct target *, const struct glibc_layout *,
+				 const char *libc_path);
 
-static void locate_mp(const struct target *t, Dwfl_Module *libc, struct heap_model *m)
+/* Address of libc's static SYMBOL: from the symbol table (then checked as
+ * the heuristic would check a candidate), else by the heuristic FIND.
+ * *METHOD says which. */
+static uint64_t locate_static(const struct target *t, Dwfl_Module *libc, struct heap_model *m,
+			      const char *symbol, candidate_score_fn check, heuristic_fn find,
+			      const char **method)
 {
-	const struct glibc_layout *L = m->glibc.layout;
 	uint64_t addr;
-	if (libc && symbols_lookup(libc, "mp_", &addr) == 0) {
-		m->mp.addr = addr;
-		m->glibc.mp_method = "symbol";
-		if (mp_score(t, L, addr) < 0)
-			model_diag(m, DIAG_WARNING, addr, "mp_ from the symbol table has "
-				   "inconsistent counters");
-		return;
+	if (libc && symbols_lookup(libc, symbol, &addr) == 0) {
+		*method = "symbol";
+		if (check(t, m->glibc.layout, addr) < 0)
+			model_diag(m, DIAG_WARNING, addr, "%s from the symbol table fails the "
+				   "checks the heuristic applies: its layout or memory is not "
+				   "what glibc %s should have", symbol, m->glibc.version);
+		return addr;
 	}
-	m->mp.addr = glibc_find_mp(t, L, m->glibc.libc_path);
-	m->glibc.mp_method = "heuristic";
+	*method = "heuristic";
+	return find(t, m->glibc.layout, m->glibc.libc_path);
 }
 
 int glibc_locate(const struct target *t, struct symbols *syms, struct heap_model *m,
@@ -335,14 +326,16 @@ int glibc_locate(const struct target *t, struct symbols *syms, struct heap_model
 	}
 	libc = syms ? symbols_module(syms, strrchr(libc_path, '/') + 1) : NULL;
 	choose_layout(m, row, libc);
-	locate_main_arena(t, libc, m);
+	m->glibc.main_arena = locate_static(t, libc, m, "main_arena", arena_score,
+					    glibc_find_main_arena, &m->glibc.main_arena_method);
 	if (!m->glibc.main_arena) {
 		*err = xasprintf("no malloc_state found in %s's data: the process may not "
 				 "have called malloc yet, or its libc is not what it seems",
 				 libc_path);
 		return -1;
 	}
-	locate_mp(t, libc, m);
+	m->mp.addr = locate_static(t, libc, m, "mp_", mp_score, glibc_find_mp,
+				   &m->glibc.mp_method);
 	if (!m->mp.addr)
 		model_diag(m, DIAG_ERROR, 0, "mp_ (malloc parameters) not found: mmapped "
 			   "chunk counters and thresholds are unknown");

@@ -16,8 +16,8 @@
  *     the header page is copied, so a 1 GiB array costs 4 KiB.
  *
  * Invariants:
- *   - Never writes to the target: no PTRACE_POKE*, no process_vm_writev,
- *     no register writes.  A signal that arrived while we held the thread
+ *   - Never writes to the target: no ptrace poke or register-setting
+ *     request, no remote memory write of any kind.  A signal that arrived while we held the thread
  *     in a signal-delivery-stop is handed back on detach.
  *   - Every exit path detaches: normal return, error return, exit(),
  *     fatal signals in the inspector (handlers detach, then re-raise).
@@ -117,9 +117,29 @@ static long ms_since(const struct timespec *t0)
 	return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-static char *permission_message(pid_t pid)
+/* The value of field KEY ("State", "TracerPid") of /proc/PID/status into
+ * OUT; 0 on success. */
+static int proc_status_field(pid_t pid, const char *key, char *out, size_t outlen)
 {
 	char path[64], line[256];
+	size_t klen = strlen(key);
+	int found = -1;
+	FILE *f;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	while (f && found && fgets(line, sizeof line, f))
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			snprintf(out, outlen, "%s", line + klen + 1 + strspn(line + klen + 1, " \t"));
+			found = 0;
+		}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static char *permission_message(pid_t pid)
+{
+	char value[64];
 	long scope = -1, tracer = 0;
 	FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "r");
 	if (f) {
@@ -127,13 +147,8 @@ static char *permission_message(pid_t pid)
 			scope = -1;
 		fclose(f);
 	}
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "TracerPid: %ld", &tracer) == 1)
-			break;
-	if (f)
-		fclose(f);
+	if (proc_status_field(pid, "TracerPid", value, sizeof value) == 0)
+		tracer = atol(value);
 	if (tracer > 0)
 		return xasprintf("cannot attach to %d: permission denied: it is already "
 				 "traced by process %ld (a debugger?); detach that first",
@@ -632,13 +647,6 @@ static void read_thread_pointers(struct target *t)
 	t->nthreads = nheld;
 }
 
-static int process_exists(pid_t pid)
-{
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	return access(path, F_OK) == 0;
-}
-
 /* Did a held thread die (SIGKILL reaches even stopped tracees)? */
 static int held_thread_died(void)
 {
@@ -656,16 +664,8 @@ static int held_thread_died(void)
 /* The state letter of /proc/PID/status ('R', 'S', 'Z', ...), or 0. */
 static char process_state(pid_t pid)
 {
-	char path[64], line[128], state = 0;
-	FILE *f;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "State: %c", &state) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return state;
+	char value[64];
+	return proc_status_field(pid, "State", value, sizeof value) == 0 ? value[0] : 0;
 }
 
 /* Gone, dead or a zombie: nothing left to read. */
@@ -686,7 +686,7 @@ struct target *target_open_live(pid_t pid, char **err)
 	struct dest *dests = NULL;
 	size_t ndests = 0;
 
-	if (pid <= 0 || !process_exists(pid)) {
+	if (pid <= 0 || !process_state(pid)) {
 		*err = xasprintf("no such process: %d", (int)pid);
 		return NULL;
 	}
