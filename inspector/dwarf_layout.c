@@ -334,6 +334,90 @@ long dwarf_member_array_length(Dwarf *dw, const char *struct_name, const char *m
 	return total / element;
 }
 
+/* ---- member paths ("a.b.c") ---- */
+
+/* Where a path step ended: the member's DIE and its byte offset from the
+ * start of the outermost struct. */
+struct path_end {
+	Dwarf_Die member;
+	Dwarf_Word offset;
+};
+
+/* Follow PATH from the struct or union TYPE, one member per dot. */
+static bool walk_path(Dwarf_Die *type, const char *path, struct path_end *end)
+{
+	char name[256];
+	const char *dot = strchr(path, '.');
+	size_t length = dot != NULL ? (size_t)(dot - path) : strlen(path);
+	Dwarf_Die inner;
+	Dwarf_Word offset;
+
+	if (length == 0 || length >= sizeof name)
+		return false;
+	memcpy(name, path, length);
+	name[length] = '\0';
+	if (!find_member(type, name, &end->member, &offset))
+		return false;
+	end->offset += offset;
+	if (dot == NULL)
+		return true;
+	return type_of(&end->member, &inner) && is_aggregate(&inner) &&
+	       walk_path(&inner, dot + 1, end);
+}
+
+static bool resolve_path(Dwarf *dw, const char *struct_name, const char *path,
+			 struct path_end *end)
+{
+	Dwarf_Die aggregate;
+
+	end->offset = 0;
+	return resolve_type(dw, struct_name, &aggregate) && is_aggregate(&aggregate) &&
+	       walk_path(&aggregate, path, end);
+}
+
+long dwarf_member_path_offset(Dwarf *dw, const char *struct_name, const char *path)
+{
+	struct path_end end;
+
+	if (!resolve_path(dw, struct_name, path, &end))
+		return LAYOUT_ABSENT;
+	return (long)end.offset;
+}
+
+/* Bit position of bit-field MEMBER inside the storage unit at its byte
+ * offset: DWARF 4+ DW_AT_data_bit_offset, or DWARF 2/3 DW_AT_bit_offset
+ * (counted from the unit's most significant bit; little-endian target). */
+static bool bit_in_unit(Dwarf_Die *member, Dwarf_Word *bit)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word msb_bit, bit_size, byte_size;
+
+	if (dwarf_attr_integrate(member, DW_AT_data_bit_offset, &attr) != NULL)
+		return dwarf_formudata(&attr, bit) == 0;
+	if (dwarf_attr_integrate(member, DW_AT_bit_offset, &attr) == NULL) {
+		*bit = 0;	/* not a bit-field */
+		return true;
+	}
+	if (dwarf_formudata(&attr, &msb_bit) != 0 ||
+	    dwarf_attr_integrate(member, DW_AT_bit_size, &attr) == NULL ||
+	    dwarf_formudata(&attr, &bit_size) != 0 ||
+	    dwarf_attr_integrate(member, DW_AT_byte_size, &attr) == NULL ||
+	    dwarf_formudata(&attr, &byte_size) != 0)
+		return false;
+	*bit = byte_size * 8 - msb_bit - bit_size;
+	return true;
+}
+
+long dwarf_member_path_bit_offset(Dwarf *dw, const char *struct_name, const char *path)
+{
+	struct path_end end;
+	Dwarf_Word bit;
+
+	if (!resolve_path(dw, struct_name, path, &end) || !bit_in_unit(&end.member, &bit))
+		return LAYOUT_ABSENT;
+	return (long)(end.offset * 8 + bit);
+}
+
 /* ---- checking a table row against the DWARF ---- */
 
 enum dwarf_question {

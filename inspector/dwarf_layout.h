@@ -4,7 +4,8 @@
  * When the target's libc has debuginfo, its DWARF is the authority on the
  * layout: these functions look up struct member offsets and type sizes by
  * name, and glibc_layout_from_dwarf() checks a glibc-layouts/ table row
- * against them field by field.
+ * against them field by field.  The lookups work on any Dwarf (the
+ * python-layouts/ test uses them on libpython).
  *
  * Invariants:
  *   - Names may be struct/union tags or typedef names ("heap_info" and
@@ -37,6 +38,17 @@ long dwarf_member_array_length(Dwarf *dw, const char *struct_name, const char *m
 /* Size of one element of array member MEMBER (of MEMBER itself if it is not
  * an array), or LAYOUT_ABSENT. */
 long dwarf_member_element_size(Dwarf *dw, const char *struct_name, const char *member);
+
+/* Byte offset, from the start of STRUCT_NAME, of the member reached by
+ * PATH: member names joined by dots ("interpreters.main"), each naming a
+ * member of the previous one's struct or union type (anonymous ones are
+ * looked through), or LAYOUT_ABSENT. */
+long dwarf_member_path_offset(Dwarf *dw, const char *struct_name, const char *path);
+
+/* Bit offset, from the start of STRUCT_NAME, of the member (usually a
+ * bit-field) reached by PATH, or LAYOUT_ABSENT.  For a plain member it is
+ * 8 * dwarf_member_path_offset(). */
+long dwarf_member_path_bit_offset(Dwarf *dw, const char *struct_name, const char *path);
 
 /* Drop the type index built for DW (no-op if there is none). */
 void dwarf_layout_forget(Dwarf *dw);
