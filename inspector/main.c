@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "glibc.h"
+#include "python.h"
 #include "symbols.h"
 #include "target.h"
 #include "util.h"
@@ -68,6 +69,7 @@ static void usage(FILE *out)
 		"  tcache    every thread's tcache, with its entries\n"
 		"  mmapped   every mmapped chunk\n"
 		"  mp        malloc parameters (mp_): thresholds and counters\n"
+		"  pymalloc  CPython's pymalloc: arenas, pools and blocks per size class\n"
 		"\n"
 		"Options:\n"
 		"  --json                 print JSON (schema heapinspect/1, doc/json-schema.md)\n"
@@ -197,33 +199,55 @@ static struct target *open_target(const struct options *o, char **err)
 	return target_open_live((pid_t)pid, err);
 }
 
-/* Walk everything the target holds into a new model. */
-static struct heap_model *build_model(const struct target *t, const struct options *o, char **err)
+static struct heap_model *new_model(const struct target *t)
 {
 	struct heap_model *m = model_new();
-	struct symbols syms;
-	int have_syms = symbols_open(&syms, t, o->debuginfo_path, err) == 0;
-	if (!have_syms) {
-		free(*err);
-		*err = NULL;
-	}
 	m->pid = t->pid;
 	m->exe = xstrdup(t->exe);
 	m->source = t->kind == TARGET_LIVE ? "live" : "image";
 	m->pause_seconds = t->pause_seconds;
 	m->bytes_copied = t->bytes_copied;
+	return m;
+}
+
+/* CPython on top of glibc: a problem here is a diagnostic, the glibc
+ * report stands. */
+static void walk_python(const struct target *t, struct symbols *syms, struct heap_model *m)
+{
+	char *err = NULL;
+	if (python_locate(t, syms, m, &err) < 0) {
+		model_diag(m, DIAG_WARNING, 0, "CPython not walked: %s", err);
+		free(err);
+		return;
+	}
+	if (m->py.found)
+		pymalloc_walk(t, m);
+}
+
+/* Walk everything the target holds into a new model. */
+static struct heap_model *build_model(const struct target *t, const struct options *o, char **err)
+{
+	struct heap_model *m = new_model(t);
+	struct symbols syms;
+	struct symbols *sp = symbols_open(&syms, t, o->debuginfo_path, err) == 0 ? &syms : NULL;
+	if (!sp) {
+		free(*err);
+		*err = NULL;
+	}
 	phase_done("symbols");
-	if (glibc_locate(t, have_syms ? &syms : NULL, m, err) < 0) {
-		if (have_syms)
-			symbols_close(&syms);
+	if (glibc_locate(t, sp, m, err) < 0) {
+		if (sp)
+			symbols_close(sp);
 		model_free(m);
 		return NULL;
 	}
-	if (have_syms)
-		symbols_close(&syms);
 	phase_done("locate");
 	glibc_walk(t, m);
 	phase_done("walk");
+	walk_python(t, sp, m);
+	phase_done("python");
+	if (sp)
+		symbols_close(sp);
 	return m;
 }
 

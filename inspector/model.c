@@ -77,6 +77,8 @@ void model_free(struct heap_model *m)
 	free(m->chunks);
 	free(m->exe);
 	free(m->glibc.libc_path);
+	free(m->py.library);
+	free(m->pym.arenas);
 	free(m);
 }
 

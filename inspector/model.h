@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include "glibc_layout.h"
+#include "python_layout.h"
 
 enum chunk_state {
 	CHUNK_INUSE,		/* handed out to the program */
@@ -136,6 +137,45 @@ struct glibc_info {
 	uint64_t tcache_key;		/* 2.34+: the random key, 0 if not seen */
 };
 
+/* CPython pymalloc: what _debugmallocstats() reports, per size class and
+ * in total, computed the way it computes it. */
+struct py_class_stat {
+	uint64_t pools, blocks_in_use, avail_blocks;
+};
+
+struct py_arena {
+	uint64_t addr, pool_address;
+	uint32_t index, nfreepools, ntotalpools;
+	uint64_t used_pools, used_blocks, used_bytes;
+};
+
+struct python_info {
+	int found;
+	char *library;			/* libpython or the executable */
+	char version[24];		/* "3.11.2", or "3.10" when the patch is unknown */
+	long hexversion;		/* PY_VERSION_HEX, 0 if unknown */
+	long version_code;		/* 3011 */
+	const struct python_layout *layout;
+	int free_threaded;
+	const char *state_method;	/* "symbol" | "runtime" | "heuristic" */
+	uint64_t state_addr;		/* struct _obmalloc_state (3.12+), else 0 */
+	uint64_t arenas_var;		/* where the arenas pointer is stored */
+	uint64_t arenas_vector;		/* the arena_object array */
+	uint64_t usedpools;
+	uint64_t maxarenas, narenas_current, narenas_highwater;
+	int have_narenas_current, have_highwater;
+};
+
+struct pymalloc_stats {
+	uint64_t arenas_current, unused_pools, alignment_loss;
+	uint64_t bytes_in_allocated_blocks, bytes_in_available_blocks;
+	uint64_t pool_header_bytes, quantization_bytes;
+	struct py_class_stat classes[64];
+	unsigned nclasses;
+	struct py_arena *arenas;
+	size_t narenas;
+};
+
 /* Index over chunks[]: chunks that tile memory without gaps form a run;
  * a run of more than one chunk has, per 4 KiB page, the index of the chunk
  * holding the page's first byte.  Lookups cost one binary search over runs
@@ -164,6 +204,8 @@ struct heap_model {
 	size_t ntcaches, tcaches_cap;
 	struct count_bytes mmapped;
 	struct mallinfo_totals totals;
+	struct python_info py;
+	struct pymalloc_stats pym;
 	struct diagnostic *diags;
 	size_t ndiags, diags_cap;
 };

@@ -227,6 +227,73 @@ static void mmapped_object(struct json *j, const struct heap_model *m, int with_
 	json_object_end(j);
 }
 
+static void python_object(struct json *j, const struct heap_model *m)
+{
+	const struct python_info *py = &m->py;
+	json_object_begin(j, "python");
+	json_string(j, "version", py->version);
+	json_int(j, "hexversion", py->hexversion);
+	json_string(j, "library", py->library);
+	json_string(j, "layout", py->layout->name);
+	json_bool(j, "free_threaded", py->free_threaded);
+	json_object_begin(j, "state");
+	json_string(j, "method", py->state_method);
+	json_uint(j, "arenas_addr", py->arenas_vector);
+	json_uint(j, "usedpools_addr", py->usedpools);
+	json_object_end(j);
+	json_uint(j, "arena_size", (uint64_t)py->layout->arena_size);
+	json_uint(j, "pool_size", (uint64_t)py->layout->pool_size);
+	json_uint(j, "alignment", (uint64_t)py->layout->alignment);
+	json_uint(j, "size_classes", (uint64_t)py->layout->nb_small_size_classes);
+	json_object_end(j);
+}
+
+static void pymalloc_object(struct json *j, const struct heap_model *m)
+{
+	const struct pymalloc_stats *s = &m->pym;
+	unsigned i;
+	size_t k;
+	json_object_begin(j, "pymalloc");
+	json_uint(j, "arenas_allocated_current", s->arenas_current);
+	if (m->py.have_highwater)
+		json_uint(j, "arenas_highwater", m->py.narenas_highwater);
+	json_uint(j, "maxarenas", m->py.maxarenas);
+	json_uint(j, "unused_pools", s->unused_pools);
+	json_uint(j, "arena_alignment_loss", s->alignment_loss);
+	json_uint(j, "bytes_in_allocated_blocks", s->bytes_in_allocated_blocks);
+	json_uint(j, "bytes_in_available_blocks", s->bytes_in_available_blocks);
+	json_uint(j, "pool_header_bytes", s->pool_header_bytes);
+	json_uint(j, "quantization_bytes", s->quantization_bytes);
+	json_array_begin(j, "classes");
+	for (i = 0; i < s->nclasses; i++) {
+		const struct py_class_stat *c = &s->classes[i];
+		if (!c->pools)
+			continue;
+		json_object_begin(j, NULL);
+		json_uint(j, "size", (uint64_t)(i + 1) * (uint64_t)m->py.layout->alignment);
+		json_uint(j, "pools", c->pools);
+		json_uint(j, "blocks_in_use", c->blocks_in_use);
+		json_uint(j, "avail_blocks", c->avail_blocks);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_array_begin(j, "arenas");
+	for (k = 0; k < s->narenas; k++) {
+		const struct py_arena *a = &s->arenas[k];
+		json_object_begin(j, NULL);
+		json_uint(j, "addr", a->addr);
+		json_uint(j, "index", a->index);
+		json_uint(j, "pools", a->ntotalpools);
+		json_uint(j, "free_pools", a->nfreepools);
+		json_uint(j, "used_pools", a->used_pools);
+		json_uint(j, "used_blocks", a->used_blocks);
+		json_uint(j, "used_bytes", a->used_bytes);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_object_end(j);
+}
+
 static void diagnostics(struct json *j, const struct heap_model *m)
 {
 	static const char *const sev[] = { "note", "warning", "error" };
@@ -276,6 +343,8 @@ void render_json(FILE *out, const struct heap_model *m, const struct report *r)
 	json_init(&j, out);
 	json_object_begin(&j, NULL);
 	header(&j, m, r);
+	if (m->py.found)
+		python_object(&j, m);
 	switch (r->command) {
 	case CMD_SUMMARY:
 	case CMD_ARENAS:
@@ -284,6 +353,12 @@ void render_json(FILE *out, const struct heap_model *m, const struct report *r)
 		mmapped_object(&j, m, 0);
 		tcaches_array(&j, m, 0);
 		totals_object(&j, &m->totals);
+		if (m->py.found && r->command == CMD_SUMMARY)
+			pymalloc_object(&j, m);
+		break;
+	case CMD_PYMALLOC:
+		if (m->py.found)
+			pymalloc_object(&j, m);
 		break;
 	case CMD_CHUNKS:
 		chunks_array(&j, m, r);

@@ -139,6 +139,41 @@ static void tcache_section(FILE *out, const struct heap_model *m, int with_bins)
 	}
 }
 
+static void pymalloc_section(FILE *out, const struct heap_model *m)
+{
+	const struct python_info *py = &m->py;
+	const struct pymalloc_stats *s = &m->pym;
+	char b[64];
+	unsigned i;
+	if (!py->found) {
+		fprintf(out, "\nno CPython pymalloc in this process\n");
+		return;
+	}
+	fprintf(out, "\nCPython %s (%s), layout %s, pymalloc state by %s\n", py->version,
+		py->library, py->layout->name, py->state_method);
+	fprintf(out, "  arenas: %llu of %s each (vector 0x%llx, %llu slots)",
+		(unsigned long long)s->arenas_current,
+		bytes_str((uint64_t)py->layout->arena_size, b, sizeof b),
+		(unsigned long long)py->arenas_vector, (unsigned long long)py->maxarenas);
+	if (py->have_highwater)
+		fprintf(out, ", high-water mark %llu", (unsigned long long)py->narenas_highwater);
+	fprintf(out, "\n  unused pools: %llu of %s\n", (unsigned long long)s->unused_pools,
+		bytes_str((uint64_t)py->layout->pool_size, b, sizeof b));
+	fprintf(out, "  in allocated blocks  %s\n", bytes_str(s->bytes_in_allocated_blocks, b, sizeof b));
+	fprintf(out, "  in available blocks  %s\n", bytes_str(s->bytes_in_available_blocks, b, sizeof b));
+	fprintf(out, "  pool headers         %s\n", bytes_str(s->pool_header_bytes, b, sizeof b));
+	fprintf(out, "  quantization         %s\n", bytes_str(s->quantization_bytes, b, sizeof b));
+	fprintf(out, "  arena alignment      %s\n", bytes_str(s->alignment_loss, b, sizeof b));
+	fprintf(out, "  %5s %6s %12s %12s\n", "class", "pools", "blocks used", "blocks free");
+	for (i = 0; i < s->nclasses; i++)
+		if (s->classes[i].pools)
+			fprintf(out, "  %5llu %6llu %12llu %12llu\n",
+				(unsigned long long)((i + 1) * (uint64_t)py->layout->alignment),
+				(unsigned long long)s->classes[i].pools,
+				(unsigned long long)s->classes[i].blocks_in_use,
+				(unsigned long long)s->classes[i].avail_blocks);
+}
+
 static void diagnostics_section(FILE *out, const struct heap_model *m)
 {
 	static const char *const sev[] = { "note", "warning", "error" };
@@ -214,6 +249,11 @@ void render_text(FILE *out, const struct heap_model *m, const struct report *r)
 		if (r->command == CMD_SUMMARY)
 			tcache_section(out, m, 0);
 		totals_section(out, m);
+		if (r->command == CMD_SUMMARY && m->py.found)
+			pymalloc_section(out, m);
+		break;
+	case CMD_PYMALLOC:
+		pymalloc_section(out, m);
 		break;
 	case CMD_CHUNKS:
 		chunks_listing(out, m, r);

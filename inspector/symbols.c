@@ -83,20 +83,58 @@ const char *symbols_module_path(Dwfl_Module *mod)
 	return mainfile ? mainfile : name;
 }
 
-int symbols_lookup(Dwfl_Module *mod, const char *name, uint64_t *addr)
+static bool names_equal(const char *symbol, const char *wanted)
+{
+	return !strcmp(symbol, wanted);
+}
+
+int symbols_find(Dwfl_Module *mod, bool (*match)(const char *symbol, const char *wanted),
+		 const char *wanted, uint64_t *addr, uint64_t *size)
 {
 	int i, n = dwfl_module_getsymtab(mod);
 	for (i = 1; i < n; i++) {
 		GElf_Sym sym;
 		GElf_Addr value;
 		const char *symname = dwfl_module_getsym_info(mod, i, &sym, &value, NULL, NULL, NULL);
-		if (symname && sym.st_shndx != SHN_UNDEF && !strcmp(symname, name) &&
-		    GELF_ST_TYPE(sym.st_info) == STT_OBJECT) {
+		if (symname && sym.st_shndx != SHN_UNDEF && GELF_ST_TYPE(sym.st_info) == STT_OBJECT &&
+		    match(symname, wanted)) {
 			*addr = value;
+			if (size)
+				*size = sym.st_size;
 			return 0;
 		}
 	}
 	return -1;
+}
+
+int symbols_lookup(Dwfl_Module *mod, const char *name, uint64_t *addr)
+{
+	return symbols_find(mod, names_equal, name, addr, NULL);
+}
+
+struct path_search {
+	const char *path;
+	Dwfl_Module *found;
+};
+
+static int match_path(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+		      void *arg)
+{
+	struct path_search *ps = arg;
+	(void)userdata;
+	(void)start;
+	if (!strcmp(name, ps->path)) {
+		ps->found = mod;
+		return DWARF_CB_ABORT;
+	}
+	return DWARF_CB_OK;
+}
+
+Dwfl_Module *symbols_module_by_path(struct symbols *s, const char *path)
+{
+	struct path_search ps = { path, NULL };
+	dwfl_getmodules(s->dwfl, match_path, &ps, 0);
+	return ps.found;
 }
 
 Dwarf *symbols_dwarf(Dwfl_Module *mod)

@@ -13,6 +13,7 @@
 #ifndef HEAPINSPECT_SYMBOLS_H
 #define HEAPINSPECT_SYMBOLS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <elfutils/libdwfl.h>
 
@@ -35,6 +36,14 @@ const char *symbols_module_path(Dwfl_Module *mod);
 
 /* Address of the data symbol NAME in MOD (any binding).  0 on success. */
 int symbols_lookup(Dwfl_Module *mod, const char *name, uint64_t *addr);
+
+/* The first data symbol of MOD for which MATCH(symbol name, WANTED) is
+ * true: its address and size.  0 on success. */
+int symbols_find(Dwfl_Module *mod, bool (*match)(const char *symbol, const char *wanted),
+		 const char *wanted, uint64_t *addr, uint64_t *size);
+
+/* The module whose file is PATH, or NULL. */
+Dwfl_Module *symbols_module_by_path(struct symbols *s, const char *path);
 
 /* MOD's DWARF (separate debuginfo included), or NULL. */
 Dwarf *symbols_dwarf(Dwfl_Module *mod);

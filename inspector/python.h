@@ -1,0 +1,30 @@
+/*
+ * python.h - the CPython pymalloc walker: fills the heap model's python
+ * and pymalloc parts from a target.
+ *
+ * python_locate() finds the interpreter (libpython or an executable with
+ * _PyRuntime), its version and layout row, and the obmalloc state:
+ * symbols (3.8-3.11 statics), _PyRuntime (3.12+, exported even when
+ * stripped), or a heuristic scan of the arena vector.  pymalloc_walk()
+ * then visits every arena and pool.  Neither prints.
+ */
+#ifndef HEAPINSPECT_PYTHON_H
+#define HEAPINSPECT_PYTHON_H
+
+#include "model.h"
+#include "symbols.h"
+#include "target.h"
+
+/* 1 if the target runs CPython and its state was found, 0 if it does not
+ * run CPython, -1 (with *ERR) if it does but cannot be walked. */
+int python_locate(const struct target *t, struct symbols *syms, struct heap_model *m,
+		  char **err);
+void pymalloc_walk(const struct target *t, struct heap_model *m);
+
+/* Heuristic: the address of the arena_object vector, found from pool
+ * headers in anonymous memory and a vector entry pointing at their arena;
+ * 0 if not found.  *MAXARENAS gets its length (from its glibc chunk). */
+uint64_t python_find_arena_vector(const struct target *t, const struct heap_model *m,
+				  uint64_t *maxarenas);
+
+#endif

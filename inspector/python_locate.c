@@ -1,0 +1,200 @@
+/*
+ * python_locate.c - find CPython in the target: the interpreter module,
+ * its version and layout row, and the obmalloc state.
+ *
+ * Versions: PY_VERSION_HEX from the exported Py_Version (3.11+) or
+ * _Py_DebugOffsets; otherwise the minor version from libpython's soname
+ * (the patch level is then reported as unknown, never guessed).
+ * State, by the row's state_kind:
+ *   1 (3.8-3.11) file-scope statics of obmalloc.c by symbol (debug file or
+ *     .symtab; LTO suffixes accepted), else the heuristic arena-vector scan;
+ *   2 (3.12) embedded in _PyRuntime; 3 (3.13) a pointer in _PyRuntime; at
+ *     _PyRuntime + state_runtime_offset + (st_size(_PyRuntime) -
+ *     runtime_sizeof), because patch releases grow _PyRuntimeState before
+ *     the main interpreter, its last member.
+ *
+ * Invariant: every value read from the target is checked before it is
+ * believed (pointers inside copied memory, counts within the layout's
+ * limits); a state that does not check out is an error, not a guess.
+ */
+#include "config.h"
+
+#include "python.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The module that holds _PyRuntime: libpython if mapped, else the exe. */
+static Dwfl_Module *interpreter_module(struct symbols *syms, const struct target *t,
+				       uint64_t *runtime, uint64_t *runtime_size)
+{
+	Dwfl_Module *mod = symbols_module(syms, "libpython3");
+	if (!mod && t->exe[0])
+		mod = symbols_module_by_path(syms, t->exe);
+	if (!mod || symbols_find(mod, python_symbol_matches, "_PyRuntime", runtime,
+				 runtime_size) < 0)
+		return NULL;
+	return mod;
+}
+
+/* Minor version from a "libpython3.N" file name, or -1. */
+static long minor_from_path(const char *path)
+{
+	const char *p = strstr(path, "libpython3.");
+	return p ? strtol(p + 11, NULL, 10) : -1;
+}
+
+static void set_version_from_hex(struct python_info *py, uint32_t hex)
+{
+	static const char level[] = { 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a',
+				      'b', 'c', 'f' };
+	unsigned major = hex >> 24, minor = (hex >> 16) & 0xff, micro = (hex >> 8) & 0xff;
+	unsigned lvl = (hex >> 4) & 0xf, serial = hex & 0xf;
+	py->hexversion = (long)hex;
+	py->version_code = major * 1000L + minor;
+	if (lvl == 0xf || lvl > 0xc)
+		snprintf(py->version, sizeof py->version, "%u.%u.%u", major, minor, micro);
+	else
+		snprintf(py->version, sizeof py->version, "%u.%u.%u%s%u", major, minor, micro,
+			 level[lvl] == 'c' ? "rc" : level[lvl] == 'b' ? "b" : "a", serial);
+}
+
+static int find_version(const struct target *t, Dwfl_Module *mod, const char *path,
+			struct python_info *py)
+{
+	uint64_t addr;
+	uint32_t hex;
+	long minor;
+	if (symbols_lookup(mod, "Py_Version", &addr) == 0 && target_read_u32(t, addr, &hex) == 0 &&
+	    (hex >> 24) == 3) {
+		set_version_from_hex(py, hex);
+		return 0;
+	}
+	minor = minor_from_path(path);
+	if (minor < 0)
+		return -1;
+	py->version_code = 3000 + minor;
+	snprintf(py->version, sizeof py->version, "3.%ld", minor);
+	return 0;
+}
+
+static int read_state_u64(const struct target *t, uint64_t base, long off, uint64_t *out)
+{
+	return off == LAYOUT_ABSENT ? -1 : target_read_u64(t, base + (uint64_t)off, out);
+}
+
+/* 3.12+: the state inside (or pointed to from) _PyRuntime. */
+static int state_from_runtime(const struct target *t, struct heap_model *m, uint64_t runtime,
+			      uint64_t runtime_size)
+{
+	const struct python_layout *L = m->py.layout;
+	uint64_t at = runtime + (uint64_t)L->state_runtime_offset, maxarenas;
+	if (L->runtime_main_interpreter_last == 1 && runtime_size >= (uint64_t)L->runtime_sizeof)
+		at += runtime_size - (uint64_t)L->runtime_sizeof;
+	if (L->state_kind == PYTHON_STATE_POINTER && target_read_u64(t, at, &at) < 0)
+		return -1;
+	m->py.state_addr = at;
+	m->py.usedpools = at + (uint64_t)L->state_usedpools;
+	m->py.arenas_var = at + (uint64_t)L->state_arenas;
+	if (target_read_u64(t, m->py.arenas_var, &m->py.arenas_vector) < 0 ||
+	    read_state_u64(t, at, L->state_maxarenas, &maxarenas) < 0)
+		return -1;
+	m->py.maxarenas = maxarenas & 0xffffffffu;	/* uint */
+	m->py.have_narenas_current = read_state_u64(t, at, L->state_narenas_currently_allocated,
+						    &m->py.narenas_current) == 0;
+	m->py.have_highwater = read_state_u64(t, at, L->state_narenas_highwater,
+					      &m->py.narenas_highwater) == 0;
+	m->py.state_method = "runtime";
+	return 0;
+}
+
+static int static_symbol(Dwfl_Module *mod, enum python_obmalloc_symbol which, uint64_t *addr)
+{
+	return symbols_find(mod, python_symbol_matches, python_obmalloc_symbol(which), addr, NULL);
+}
+
+/* 3.8-3.11: the statics of obmalloc.c, by symbol. */
+static int state_from_statics(const struct target *t, Dwfl_Module *mod, struct heap_model *m)
+{
+	uint64_t arenas, maxarenas_at, v;
+	uint32_t maxarenas;
+	if (static_symbol(mod, PYTHON_SYM_ARENAS, &arenas) < 0 ||
+	    static_symbol(mod, PYTHON_SYM_MAXARENAS, &maxarenas_at) < 0 ||
+	    target_read_u64(t, arenas, &m->py.arenas_vector) < 0 ||
+	    target_read_u32(t, maxarenas_at, &maxarenas) < 0)
+		return -1;
+	m->py.arenas_var = arenas;
+	m->py.maxarenas = maxarenas;
+	if (static_symbol(mod, PYTHON_SYM_USEDPOOLS, &v) == 0)
+		m->py.usedpools = v;
+	if (static_symbol(mod, PYTHON_SYM_NARENAS_CURRENTLY_ALLOCATED, &v) == 0)
+		m->py.have_narenas_current = target_read_u64(t, v, &m->py.narenas_current) == 0;
+	if (static_symbol(mod, PYTHON_SYM_NARENAS_HIGHWATER, &v) == 0)
+		m->py.have_highwater = target_read_u64(t, v, &m->py.narenas_highwater) == 0;
+	m->py.state_method = "symbol";
+	return 0;
+}
+
+static int state_from_heuristic(const struct target *t, struct heap_model *m)
+{
+	m->py.arenas_vector = python_find_arena_vector(t, m, &m->py.maxarenas);
+	if (!m->py.arenas_vector)
+		return -1;
+	m->py.state_method = "heuristic";
+	return 0;
+}
+
+static int is_free_threaded(const struct target *t, const struct python_layout *L,
+			    uint64_t runtime)
+{
+	uint64_t v;
+	if (L->debug_offsets_free_threaded == LAYOUT_ABSENT ||
+	    target_read_u64(t, runtime + (uint64_t)L->debug_offsets_free_threaded, &v) < 0)
+		return 0;
+	return (v & 0xff) != 0;
+}
+
+int python_locate(const struct target *t, struct symbols *syms, struct heap_model *m,
+		  char **err)
+{
+	uint64_t runtime, runtime_size = 0;
+	Dwfl_Module *mod = syms ? interpreter_module(syms, t, &runtime, &runtime_size) : NULL;
+	const char *path;
+	int r;
+	if (!mod)
+		return 0;
+	path = symbols_module_path(mod);
+	m->py.library = xstrdup(path ? path : "");
+	if (find_version(t, mod, m->py.library, &m->py) < 0) {
+		*err = xasprintf("%s runs CPython but its version cannot be read", m->py.library);
+		return -1;
+	}
+	m->py.layout = python_layout_for_version(m->py.version_code);
+	if (!m->py.layout) {
+		*err = xasprintf("CPython %s is not supported: python-layouts/ has rows for "
+				 "3.%ld to 3.%ld", m->py.version,
+				 python_layouts[0].version_min % 1000,
+				 python_layouts[python_layouts_count - 1].version_max % 1000);
+		return -1;
+	}
+	m->py.free_threaded = is_free_threaded(t, m->py.layout, runtime);
+	if (m->py.free_threaded) {
+		*err = xasprintf("CPython %s is a free-threaded build: it allocates with "
+				 "mimalloc, not pymalloc, so there are no pymalloc arenas to walk",
+				 m->py.version);
+		return -1;
+	}
+	if (m->py.layout->state_kind == PYTHON_STATE_STATICS)
+		r = state_from_statics(t, mod, m) == 0 ? 0 : state_from_heuristic(t, m);
+	else
+		r = state_from_runtime(t, m, runtime, runtime_size);
+	if (r < 0) {
+		*err = xasprintf("CPython %s: pymalloc's arena table was not found (no obmalloc "
+				 "symbols and no arena matched the heuristic)", m->py.version);
+		return -1;
+	}
+	m->py.found = 1;
+	return 1;
+}
