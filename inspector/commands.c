@@ -5,12 +5,16 @@
 
 #include "commands.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "util.h"
 
 static const char *const names[CMD_COUNT] = {
 	[CMD_SUMMARY] = "summary", [CMD_ARENAS] = "arenas", [CMD_CHUNKS] = "chunks",
 	[CMD_BINS] = "bins",	   [CMD_TCACHE] = "tcache", [CMD_MMAPPED] = "mmapped",
 	[CMD_MP] = "mp",	   [CMD_PYMALLOC] = "pymalloc",
+	[CMD_TYPES] = "types",
 };
 
 const char *command_name(enum command c)
@@ -44,4 +48,25 @@ int chunk_filter_match(const struct chunk_filter *f, const struct chunk *c)
 	if (c->size < f->min_size || c->size > f->max_size)
 		return 0;
 	return c->addr >= f->from && c->addr < f->to;
+}
+
+static const struct heap_model *sort_model;
+
+static int by_bytes(const void *a, const void *b)
+{
+	const struct py_type_stat *x = &sort_model->pym.types[*(const size_t *)a];
+	const struct py_type_stat *y = &sort_model->pym.types[*(const size_t *)b];
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+size_t *types_by_bytes(const struct heap_model *m)
+{
+	size_t *order = xmalloc((m->pym.ntypes + 1) * sizeof *order), i;
+	for (i = 0; i < m->pym.ntypes; i++)
+		order[i] = i;
+	sort_model = m;
+	qsort(order, m->pym.ntypes, sizeof *order, by_bytes);
+	return order;
 }

@@ -11,7 +11,7 @@
 #include "model.h"
 
 enum command { CMD_SUMMARY, CMD_ARENAS, CMD_CHUNKS, CMD_BINS, CMD_TCACHE, CMD_MMAPPED,
-	       CMD_MP, CMD_PYMALLOC, CMD_COUNT };
+	       CMD_MP, CMD_PYMALLOC, CMD_TYPES, CMD_COUNT };
 
 const char *command_name(enum command c);
 int command_parse(const char *name);	/* -1 if unknown */
@@ -29,6 +29,9 @@ struct report {
 	enum command command;
 	struct chunk_filter filter;
 };
+
+/* Indexes of m->pym.types sorted by bytes, largest first (caller frees). */
+size_t *types_by_bytes(const struct heap_model *m);
 
 void render_text(FILE *out, const struct heap_model *m, const struct report *r);
 void render_json(FILE *out, const struct heap_model *m, const struct report *r);

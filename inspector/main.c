@@ -70,6 +70,7 @@ static void usage(FILE *out)
 		"  mmapped   every mmapped chunk\n"
 		"  mp        malloc parameters (mp_): thresholds and counters\n"
 		"  pymalloc  CPython's pymalloc: arenas, pools and blocks per size class\n"
+		"  types     live Python objects per type (pymalloc and glibc), largest first\n"
 		"\n"
 		"Options:\n"
 		"  --json                 print JSON (schema heapinspect/1, doc/json-schema.md)\n"
@@ -220,8 +221,11 @@ static void walk_python(const struct target *t, struct symbols *syms, struct hea
 		free(err);
 		return;
 	}
-	if (m->py.found)
+	if (m->py.found) {
 		pymalloc_walk(t, m);
+		python_refine_version(t, m);
+		python_census(t, m);
+	}
 }
 
 /* Walk everything the target holds into a new model. */

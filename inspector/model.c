@@ -79,6 +79,9 @@ void model_free(struct heap_model *m)
 	free(m->glibc.libc_path);
 	free(m->py.library);
 	free(m->pym.arenas);
+	for (i = 0; i < m->pym.ntypes; i++)
+		free(m->pym.types[i].name);
+	free(m->pym.types);
 	free(m);
 }
 

@@ -149,11 +149,23 @@ struct py_arena {
 	uint64_t used_pools, used_blocks, used_bytes;
 };
 
+/* Live Python objects of one type (census). */
+struct py_type_stat {
+	uint64_t type;			/* address of the type object */
+	char *name;			/* its tp_name */
+	int gc;				/* Py_TPFLAGS_HAVE_GC */
+	uint64_t count, bytes;		/* live objects and their blocks/chunks */
+	uint64_t tracked;		/* GC objects on a collectable GC list */
+	uint64_t immortal;		/* 3.12+ immortal objects (never collected) */
+	uint64_t in_pymalloc, in_glibc;
+};
+
 struct python_info {
 	int found;
 	char *library;			/* libpython or the executable */
 	char version[24];		/* "3.11.2", or "3.10" when the patch is unknown */
 	long hexversion;		/* PY_VERSION_HEX, 0 if unknown */
+	int version_from_heap;		/* read from the sys.version string */
 	long version_code;		/* 3011 */
 	const struct python_layout *layout;
 	int free_threaded;
@@ -162,6 +174,7 @@ struct python_info {
 	uint64_t arenas_var;		/* where the arenas pointer is stored */
 	uint64_t arenas_vector;		/* the arena_object array */
 	uint64_t usedpools;
+	uint64_t type_type;		/* &PyType_Type */
 	uint64_t maxarenas, narenas_current, narenas_highwater;
 	int have_narenas_current, have_highwater;
 };
@@ -174,6 +187,9 @@ struct pymalloc_stats {
 	unsigned nclasses;
 	struct py_arena *arenas;
 	size_t narenas;
+	struct py_type_stat *types;	/* census, by type object */
+	size_t ntypes, types_cap;
+	uint64_t objects, unknown_blocks, dead_objects;
 };
 
 /* Index over chunks[]: chunks that tile memory without gaps form a run;

@@ -21,6 +21,15 @@ int python_locate(const struct target *t, struct symbols *syms, struct heap_mode
 		  char **err);
 void pymalloc_walk(const struct target *t, struct heap_model *m);
 
+/* Without an exported Py_Version (3.8-3.10) only the minor version is
+ * known from the library name; the patch level is then read from the
+ * sys.version string in the pymalloc arenas, if it is there. */
+void python_refine_version(const struct target *t, struct heap_model *m);
+
+/* Census: type every used pymalloc block and in-use glibc chunk that holds
+ * a Python object; fills m->pym.types. */
+void python_census(const struct target *t, struct heap_model *m);
+
 /* Heuristic: the address of the arena_object vector, found from pool
  * headers in anonymous memory and a vector entry pointing at their arena;
  * 0 if not found.  *MAXARENAS gets its length (from its glibc chunk). */

@@ -116,6 +116,7 @@ struct python_layout {
 
 	/* object headers */
 	long pyobject_refcnt, pyobject_type, pyobject_ob_size, pyobject_sizeof;
+	long pyobject_immortal_refcnt;	/* 3.12+: refcount of immortal objects */
 	long gc_head_next, gc_head_prev, gc_head_sizeof;
 
 	/* PyTypeObject (tp_flags is an unsigned long) and PyHeapTypeObject */

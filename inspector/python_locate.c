@@ -22,6 +22,7 @@
 #include "python.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +180,10 @@ int python_locate(const struct target *t, struct symbols *syms, struct heap_mode
 				 python_layouts[python_layouts_count - 1].version_max % 1000);
 		return -1;
 	}
+	if (symbols_lookup(mod, "PyType_Type", &m->py.type_type) < 0) {
+		*err = xasprintf("%s has no PyType_Type symbol", m->py.library);
+		return -1;
+	}
 	m->py.free_threaded = is_free_threaded(t, m->py.layout, runtime);
 	if (m->py.free_threaded) {
 		*err = xasprintf("CPython %s is a free-threaded build: it allocates with "
@@ -197,4 +202,54 @@ int python_locate(const struct target *t, struct symbols *syms, struct heap_mode
 	}
 	m->py.found = 1;
 	return 1;
+}
+
+/* Parse "3.M.P[(a|b|rc)N] (" at S (LEN bytes available); the
+ * PY_VERSION_HEX it spells, or 0. */
+static uint32_t parse_sys_version(const char *s, size_t len, long minor)
+{
+	char prefix[16], *end;
+	int plen = snprintf(prefix, sizeof prefix, "3.%ld.", minor);
+	unsigned long micro, serial = 0;
+	unsigned level = 0xf;
+	if ((size_t)plen + 3 > len || memcmp(s, prefix, (size_t)plen) != 0 ||
+	    !isdigit((unsigned char)s[plen]))
+		return 0;
+	micro = strtoul(s + plen, &end, 10);
+	if (end >= s + len - 2 || micro > 255)
+		return 0;
+	if (*end == 'a' || *end == 'b' || (*end == 'r' && end[1] == 'c')) {
+		level = *end == 'a' ? 0xa : *end == 'b' ? 0xb : 0xc;
+		end += *end == 'r' ? 2 : 1;
+		serial = strtoul(end, &end, 10);
+	}
+	if (end + 2 > s + len || end[0] != ' ' || end[1] != '(' || serial > 15)
+		return 0;
+	return (3u << 24) | ((uint32_t)minor << 16) | ((uint32_t)micro << 8) | (level << 4) |
+	       (uint32_t)serial;
+}
+
+void python_refine_version(const struct target *t, struct heap_model *m)
+{
+	long minor = m->py.version_code % 1000;
+	char needle[16];
+	size_t i, nlen;
+	if (m->py.hexversion)
+		return;
+	nlen = (size_t)snprintf(needle, sizeof needle, "3.%ld.", minor);
+	for (i = 0; i < m->pym.narenas; i++) {
+		const struct py_arena *a = &m->pym.arenas[i];
+		const char *base = target_view(t, a->addr, (size_t)m->py.layout->arena_size);
+		const char *p = base, *end = base ? base + m->py.layout->arena_size : NULL;
+		while (p && (p = memmem(p, (size_t)(end - p), needle, nlen))) {
+			uint32_t hex = p > base && p[-1] == 0 ?
+					       parse_sys_version(p, (size_t)(end - p), minor) : 0;
+			if (hex) {	/* the str object of sys.version */
+				set_version_from_hex(&m->py, hex);
+				m->py.version_from_heap = 1;
+				return;
+			}
+			p += nlen;
+		}
+	}
 }

@@ -7,6 +7,8 @@
 #include "commands.h"
 #include "json.h"
 
+#include <stdlib.h>
+
 static void count_bytes(struct json *j, const char *key, const struct count_bytes *cb)
 {
 	json_object_begin(j, key);
@@ -294,6 +296,36 @@ static void pymalloc_object(struct json *j, const struct heap_model *m)
 	json_object_end(j);
 }
 
+static void types_array(struct json *j, const struct heap_model *m)
+{
+	size_t *order = types_by_bytes(m), i;
+	json_object_begin(j, "census");
+	json_uint(j, "objects", m->pym.objects);
+	json_uint(j, "dead_objects", m->pym.dead_objects);
+	json_uint(j, "unknown_blocks", m->pym.unknown_blocks);
+	json_object_end(j);
+	json_array_begin(j, "types");
+	for (i = 0; i < m->pym.ntypes; i++) {
+		const struct py_type_stat *ts = &m->pym.types[order[i]];
+		if (!ts->count)
+			continue;
+		json_object_begin(j, NULL);
+		json_string(j, "type", ts->name);
+		json_uint(j, "addr", ts->type);
+		json_uint(j, "count", ts->count);
+		json_uint(j, "bytes", ts->bytes);
+		json_bool(j, "gc", ts->gc);
+		if (ts->gc)
+			json_uint(j, "tracked", ts->tracked);
+		json_uint(j, "immortal", ts->immortal);
+		json_uint(j, "pymalloc", ts->in_pymalloc);
+		json_uint(j, "glibc", ts->in_glibc);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	free(order);
+}
+
 static void diagnostics(struct json *j, const struct heap_model *m)
 {
 	static const char *const sev[] = { "note", "warning", "error" };
@@ -359,6 +391,10 @@ void render_json(FILE *out, const struct heap_model *m, const struct report *r)
 	case CMD_PYMALLOC:
 		if (m->py.found)
 			pymalloc_object(&j, m);
+		break;
+	case CMD_TYPES:
+		if (m->py.found)
+			types_array(&j, m);
 		break;
 	case CMD_CHUNKS:
 		chunks_array(&j, m, r);

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* "1,234,567 B (1.2 MiB)"; BUF at least 64 bytes. */
@@ -174,6 +175,31 @@ static void pymalloc_section(FILE *out, const struct heap_model *m)
 				(unsigned long long)s->classes[i].avail_blocks);
 }
 
+static void types_section(FILE *out, const struct heap_model *m)
+{
+	size_t *order, i;
+	char b[64];
+	if (!m->py.found) {
+		fprintf(out, "no CPython in this process\n");
+		return;
+	}
+	order = types_by_bytes(m);
+	fprintf(out, "%llu live Python objects (%llu more on free lists, %llu blocks not "
+		"objects or not recognised)\n", (unsigned long long)m->pym.objects,
+		(unsigned long long)m->pym.dead_objects, (unsigned long long)m->pym.unknown_blocks);
+	fprintf(out, "%10s %10s %10s  %-28s %s\n", "objects", "tracked", "pymalloc", "bytes", "type");
+	for (i = 0; i < m->pym.ntypes; i++) {
+		const struct py_type_stat *ts = &m->pym.types[order[i]];
+		char tracked[24];
+		if (!ts->count)
+			continue;
+		snprintf(tracked, sizeof tracked, ts->gc ? "%llu" : "-", (unsigned long long)ts->tracked);
+		fprintf(out, "%10llu %10s %10llu  %-28s %s\n", (unsigned long long)ts->count, tracked,
+			(unsigned long long)ts->in_pymalloc, bytes_str(ts->bytes, b, sizeof b), ts->name);
+	}
+	free(order);
+}
+
 static void diagnostics_section(FILE *out, const struct heap_model *m)
 {
 	static const char *const sev[] = { "note", "warning", "error" };
@@ -254,6 +280,9 @@ void render_text(FILE *out, const struct heap_model *m, const struct report *r)
 		break;
 	case CMD_PYMALLOC:
 		pymalloc_section(out, m);
+		break;
+	case CMD_TYPES:
+		types_section(out, m);
 		break;
 	case CMD_CHUNKS:
 		chunks_listing(out, m, r);
