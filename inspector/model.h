@@ -158,6 +158,9 @@ struct py_type_stat {
 	uint64_t tracked;		/* GC objects on a collectable GC list */
 	uint64_t immortal;		/* 3.12+ immortal objects (never collected) */
 	uint64_t in_pymalloc, in_glibc;
+	/* separately allocated buffers these objects own (list items, dict
+	 * and set tables, bytearray bytes): count and allocator bytes */
+	uint64_t buffers, buffer_bytes, buffers_in_glibc;
 };
 
 struct python_info {
@@ -189,7 +192,7 @@ struct pymalloc_stats {
 	size_t narenas;
 	struct py_type_stat *types;	/* census, by type object */
 	size_t ntypes, types_cap;
-	uint64_t objects, unknown_blocks, dead_objects;
+	uint64_t objects, unknown_blocks, dead_objects, owned_buffers;
 };
 
 /* Index over chunks[]: chunks that tile memory without gaps form a run;

@@ -30,6 +30,8 @@ struct census {
 	const struct target *t;
 	struct heap_model *m;
 	const struct python_layout *L;
+	uint64_t *arena_starts;	/* sorted, for "is this a pymalloc block?" */
+	size_t narenas;
 	uint64_t *keys;		/* type cache: address -> index+1, or 0 = not a type */
 	int32_t *vals;
 	size_t cap, used;
@@ -244,6 +246,86 @@ static int32_t object_type(struct census *c, uint64_t obj, int gc, uint64_t room
 	return idx;
 }
 
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Size of the allocation that starts at ADDR: its pymalloc block or glibc
+ * chunk; 0 if ADDR starts neither.  *IN_GLIBC says which. */
+static uint64_t allocation_size(struct census *c, uint64_t addr, int *in_glibc)
+{
+	const struct python_layout *L = c->L;
+	size_t lo = 0, hi = c->narenas;
+	const struct chunk *ch;
+	while (lo < hi) {	/* last arena starting at or below ADDR */
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->arena_starts[mid] <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && addr - c->arena_starts[lo - 1] < (uint64_t)L->arena_size) {
+		uint64_t pool = align_down(addr, (uint64_t)L->pool_size);
+		const unsigned char *hdr = target_view(c->t, pool, (size_t)L->pool_header_sizeof);
+		uint32_t szidx;
+		uint64_t size;
+		if (!hdr)
+			return 0;
+		memcpy(&szidx, hdr + L->pool_header_szidx, 4);
+		size = (uint64_t)(szidx + 1) * (uint64_t)L->alignment;
+		if (szidx >= (uint32_t)L->nb_small_size_classes ||
+		    addr < pool + (uint64_t)L->pool_overhead ||
+		    (addr - pool - (uint64_t)L->pool_overhead) % size)
+			return 0;
+		*in_glibc = 0;
+		return size;
+	}
+	ch = model_chunk_at(c->m, addr - 2 * (uint64_t)c->m->glibc.layout->size_sz);
+	if (!ch || (ch->state != CHUNK_INUSE && ch->state != CHUNK_MMAPPED))
+		return 0;
+	*in_glibc = 1;
+	return chunk_usable_size(c->m, ch);
+}
+
+static void own_buffer(struct census *c, struct py_type_stat *ts, uint64_t buf)
+{
+	int in_glibc = 0;
+	uint64_t size = buf ? allocation_size(c, buf, &in_glibc) : 0;
+	if (!size)
+		return;
+	ts->buffers++;
+	ts->buffer_bytes += size;
+	ts->buffers_in_glibc += in_glibc != 0;
+	c->m->pym.owned_buffers++;
+}
+
+/* The buffers an object of type TS at OBJ owns, by what its type is:
+ * list ob_item, a combined dict table (no split values), a set table
+ * outside the object, bytearray ob_bytes. */
+static void own_buffers(struct census *c, struct py_type_stat *ts, uint64_t obj, uint64_t flags)
+{
+	const struct python_layout *L = c->L;
+	uint64_t p = 0, values = 0;
+	if (flags & (uint64_t)L->tpflags_list_subclass) {
+		read_u64(c, obj + (uint64_t)L->list_ob_item, &p);
+		own_buffer(c, ts, p);
+	} else if (flags & (uint64_t)L->tpflags_dict_subclass) {
+		read_u64(c, obj + (uint64_t)L->dict_ma_values, &values);
+		read_u64(c, obj + (uint64_t)L->dict_ma_keys, &p);
+		if (!values)	/* split tables share their keys */
+			own_buffer(c, ts, p);
+	} else if (!strcmp(ts->name, "set") || !strcmp(ts->name, "frozenset")) {
+		read_u64(c, obj + (uint64_t)L->set_table, &p);
+		if (p != obj + (uint64_t)L->set_smalltable)
+			own_buffer(c, ts, p);
+	} else if (!strcmp(ts->name, "bytearray")) {
+		read_u64(c, obj + (uint64_t)L->bytearray_ob_bytes, &p);
+		own_buffer(c, ts, p);
+	}
+}
+
 static void record(struct census *c, int32_t idx, uint64_t obj, uint64_t bytes, int tracked,
 		   int in_pymalloc)
 {
@@ -267,6 +349,7 @@ static void record(struct census *c, int32_t idx, uint64_t obj, uint64_t bytes, 
 	else
 		ts->in_glibc++;
 	c->m->pym.objects++;
+	own_buffers(c, ts, obj, type_flags(c, ts->type));
 }
 
 /* Classify the block of SIZE bytes at BLOCK; WHERE: 1 a pymalloc block,
@@ -370,9 +453,19 @@ static void census_glibc(struct census *c)
 
 void python_census(const struct target *t, struct heap_model *m)
 {
-	struct census c = { t, m, m->py.layout, NULL, NULL, 0, 0 };
+	struct census c = { t, m, m->py.layout, NULL, 0, NULL, NULL, 0, 0 };
+	size_t i;
+	c.arena_starts = xmalloc((m->pym.narenas + 1) * sizeof *c.arena_starts);
+	for (i = 0; i < m->pym.narenas; i++)
+		c.arena_starts[i] = m->pym.arenas[i].addr;
+	c.narenas = m->pym.narenas;
+	qsort(c.arena_starts, c.narenas, sizeof *c.arena_starts, u64_cmp);
 	census_pymalloc(&c);
 	census_glibc(&c);
+	/* buffers owned by objects are not unknown */
+	m->pym.unknown_blocks -= m->pym.owned_buffers < m->pym.unknown_blocks ?
+					 m->pym.owned_buffers : m->pym.unknown_blocks;
+	free(c.arena_starts);
 	free(c.keys);
 	free(c.vals);
 }

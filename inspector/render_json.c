@@ -303,6 +303,7 @@ static void types_array(struct json *j, const struct heap_model *m)
 	json_uint(j, "objects", m->pym.objects);
 	json_uint(j, "dead_objects", m->pym.dead_objects);
 	json_uint(j, "unknown_blocks", m->pym.unknown_blocks);
+	json_uint(j, "owned_buffers", m->pym.owned_buffers);
 	json_object_end(j);
 	json_array_begin(j, "types");
 	for (i = 0; i < m->pym.ntypes; i++) {
@@ -320,6 +321,9 @@ static void types_array(struct json *j, const struct heap_model *m)
 		json_uint(j, "immortal", ts->immortal);
 		json_uint(j, "pymalloc", ts->in_pymalloc);
 		json_uint(j, "glibc", ts->in_glibc);
+		json_uint(j, "buffers", ts->buffers);
+		json_uint(j, "buffer_bytes", ts->buffer_bytes);
+		json_uint(j, "buffers_in_glibc", ts->buffers_in_glibc);
 		json_object_end(j);
 	}
 	json_array_end(j);

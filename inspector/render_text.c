@@ -187,15 +187,25 @@ static void types_section(FILE *out, const struct heap_model *m)
 	fprintf(out, "%llu live Python objects (%llu more on free lists, %llu blocks not "
 		"objects or not recognised)\n", (unsigned long long)m->pym.objects,
 		(unsigned long long)m->pym.dead_objects, (unsigned long long)m->pym.unknown_blocks);
-	fprintf(out, "%10s %10s %10s  %-28s %s\n", "objects", "tracked", "pymalloc", "bytes", "type");
+	fprintf(out, "%10s %10s %10s  %-28s %-40s %s\n", "objects", "tracked", "pymalloc", "bytes",
+		"+ owned buffers", "type");
 	for (i = 0; i < m->pym.ntypes; i++) {
 		const struct py_type_stat *ts = &m->pym.types[order[i]];
 		char tracked[24];
 		if (!ts->count)
 			continue;
 		snprintf(tracked, sizeof tracked, ts->gc ? "%llu" : "-", (unsigned long long)ts->tracked);
-		fprintf(out, "%10llu %10s %10llu  %-28s %s\n", (unsigned long long)ts->count, tracked,
-			(unsigned long long)ts->in_pymalloc, bytes_str(ts->bytes, b, sizeof b), ts->name);
+		char owned[64] = "";
+		if (ts->buffers) {
+			char b2[64];
+			snprintf(owned, sizeof owned, "%llu (%llu in glibc) %s",
+				 (unsigned long long)ts->buffers,
+				 (unsigned long long)ts->buffers_in_glibc,
+				 bytes_str(ts->buffer_bytes, b2, sizeof b2));
+		}
+		fprintf(out, "%10llu %10s %10llu  %-28s %-40s %s\n", (unsigned long long)ts->count,
+			tracked, (unsigned long long)ts->in_pymalloc, bytes_str(ts->bytes, b, sizeof b),
+			owned, ts->name);
 	}
 	free(order);
 }
