@@ -29,8 +29,8 @@
 #include <string.h>
 
 #define PAGE_SIZE_BYTES 4096ull
-#define MAX_ARENAS 65536
-#define MAX_HEAPS_PER_ARENA 65536
+#define MAX_ARENAS 32767		/* arena indexes are int16_t in the model */
+#define MAX_HEAPS_PER_ARENA 16384
 #define TLS_SCAN_BYTES 0x4000
 
 struct walk {
@@ -43,9 +43,9 @@ struct walk {
 static int read_word(struct walk *w, uint64_t addr, uint64_t *out)
 {
 	const struct target_region *r = w->region;
-	if (!r || addr < r->start || addr + 8 > r->end) {
+	if (!r || addr < r->start || addr >= r->end || r->end - addr < 8) {
 		r = target_region_at(w->t, addr);
-		if (!r || addr + 8 > r->end)
+		if (!r || r->end - addr < 8)
 			return -1;
 		w->region = r;
 	}
@@ -108,9 +108,12 @@ static void read_mp(struct walk *w)
 
 static uint64_t heap_max_size(const struct walk *w)
 {
-	/* arena.c heap_max_size(): 4 huge pages when glibc.malloc.hugetlb set one */
-	if (w->L->malloc_par_hp_pagesize != LAYOUT_ABSENT && w->m->mp.hp_pagesize)
-		return w->m->mp.hp_pagesize * 4;
+	/* arena.c heap_max_size(): 4 huge pages when glibc.malloc.hugetlb set
+	 * one (a power of two, 2 MiB or 1 GiB in practice) */
+	uint64_t hp = w->m->mp.hp_pagesize;
+	if (w->L->malloc_par_hp_pagesize != LAYOUT_ABSENT && hp && !(hp & (hp - 1)) &&
+	    hp <= (1ull << 30))
+		return hp * 4;
 	return (uint64_t)w->L->heap_max_size;
 }
 
@@ -192,6 +195,15 @@ static void main_arena_segment(struct walk *w, struct arena *a)
 	s->addr = w->m->mp.sbrk_base;
 	s->chunks_start = align_up(w->m->mp.sbrk_base, (uint64_t)w->L->malloc_alignment);
 	s->chunks_end = a->top + a->top_size;
+	{
+		const struct target_mapping *mp = target_mapping_at(w->t, a->top);
+		if (!mp || a->top_size > mp->end - a->top) {
+			model_diag(w->m, DIAG_ERROR, a->top, "main arena top 0x%llx has size %llu, "
+				   "beyond its mapping: corrupt top", (unsigned long long)a->top,
+				   (unsigned long long)a->top_size);
+			s->chunks_end = mp ? mp->end : a->top;
+		}
+	}
 	s->size = s->mprotect_size = s->chunks_end - s->addr;
 	if (s->chunks_end < s->chunks_start) {
 		model_diag(w->m, DIAG_ERROR, a->top, "main arena top 0x%llx lies below "
@@ -228,6 +240,7 @@ static int read_heap_info(struct walk *w, uint64_t h, struct heap_segment *s, ui
 static void thread_arena_segments(struct walk *w, struct arena *a)
 {
 	uint64_t hmax = heap_max_size(w), h = align_down(a->top, hmax), prev;
+	uint64_t tortoise = h, power = 1, lam = 0;	/* Brent's cycle check */
 	struct heap_segment *segs = NULL;
 	size_t n = 0, cap = 0, i;
 	while (h && n < MAX_HEAPS_PER_ARENA) {
@@ -244,6 +257,17 @@ static void thread_arena_segments(struct walk *w, struct arena *a)
 			break;
 		}
 		h = prev;
+		if (h == tortoise) {
+			model_diag(w->m, DIAG_ERROR, h, "heap_info.prev chain of arena 0x%llx "
+				   "loops back to 0x%llx", (unsigned long long)a->addr,
+				   (unsigned long long)h);
+			break;
+		}
+		if (++lam == power) {
+			tortoise = h;
+			power *= 2;
+			lam = 0;
+		}
 	}
 	/* oldest first, so that segments are in the order they were made */
 	for (i = 0; i < n / 2; i++) {
@@ -279,7 +303,7 @@ static int size_field_at(struct walk *w, const struct segment_bytes *sb, uint64_
 			 uint64_t *out)
 {
 	uint64_t at = p + (uint64_t)w->L->chunk_size;
-	if (sb->base && at >= sb->start && at + 8 <= sb->end) {
+	if (sb->base && at >= sb->start && at < sb->end && sb->end - at >= 8) {
 		memcpy(out, sb->base + (at - sb->start), 8);
 		return 0;
 	}
@@ -314,14 +338,16 @@ static void walk_segment(struct walk *w, const struct arena *a, int arena_idx,
 		}
 		size = raw & ~CHUNK_FLAGS;
 		if (p == a->top) {
-			add_chunk(w->m, p, size, CHUNK_TOP, arena_idx);
-			if (p + size != s->chunks_end)
+			add_chunk(w->m, p, size <= s->chunks_end - p ? size : s->chunks_end - p,
+				  CHUNK_TOP, arena_idx);
+			if (size != s->chunks_end - p)
 				model_diag(w->m, DIAG_ERROR, p, "top chunk at 0x%llx has size %llu "
 					   "but its heap ends at 0x%llx", (unsigned long long)p,
 					   (unsigned long long)size, (unsigned long long)s->chunks_end);
 			return;
 		}
-		if (size == 0 && !a->is_main)
+		if (size == 0 && !a->is_main && w->m->nchunks &&
+		    w->m->chunks[w->m->nchunks - 1].state == CHUNK_FENCEPOST)
 			return;	/* the 0|PREV_INUSE header after a fencepost */
 		if (size == fencepost && !a->is_main) {
 			add_chunk(w->m, p, size, CHUNK_FENCEPOST, arena_idx);
@@ -363,20 +389,28 @@ static uint64_t mmapped_chunk_header(struct walk *w, uint64_t page, uint64_t spa
 	return page;
 }
 
-/* Scan [start,end) of an anonymous mapping for mmapped chunks at page starts. */
+/* Scan the copied parts of [start,end) (an anonymous mapping) for mmapped
+ * chunks at page starts; a chunk's uncopied body is skipped whole. */
 static void scan_mmapped(struct walk *w, uint64_t start, uint64_t end)
 {
 	uint64_t page = align_up(start, PAGE_SIZE_BYTES);
-	while (page + 2 * 8 <= end) {
-		const uint64_t *hdr = target_view(w->t, page, 16);
-		uint64_t span = hdr ? mmapped_chunk_span(hdr[0], hdr[1], page, end,
-							 PAGE_SIZE_BYTES,
-							 (uint64_t)w->L->mmap_chunk_tail) : 0;
+	while (page >= start && page < end && end - page >= 16) {
+		const struct target_region *r = target_region_at(w->t, page);
+		const uint64_t *hdr;
+		uint64_t span;
+		if (!r) {	/* not copied: go to the next copied region */
+			const struct target_region *next = target_next_region(w->t, page);
+			page = next ? align_up(next->start, PAGE_SIZE_BYTES) : end;
+			continue;
+		}
+		hdr = target_view(w->t, page, 16);
+		span = hdr ? mmapped_chunk_span(hdr[0], hdr[1], page, end, PAGE_SIZE_BYTES,
+						(uint64_t)w->L->mmap_chunk_tail) : 0;
 		if (span) {
 			uint64_t real = mmapped_chunk_header(w, page, span, hdr);
 			const uint64_t *rh = target_view(w->t, real, 16);
-			if (!rh)
-				rh = hdr;
+			if (!rh || (rh[1] & ~CHUNK_FLAGS) > span - (real - page))
+				rh = hdr, real = page;
 			add_chunk(w->m, real, rh[1] & ~CHUNK_FLAGS, CHUNK_MMAPPED, -1);
 			w->m->chunks[w->m->nchunks - 1].mmap_prev_size = (uint32_t)rh[0];
 			w->m->mmapped.count++;
@@ -409,7 +443,8 @@ static void add_mmap_scan_items(struct walk *w, struct walk_item **items, size_t
 	for (i = 0; i < w->t->nmaps; i++) {
 		const struct target_mapping *mp = &w->t->maps[i];
 		uint64_t start = mp->start;
-		if (mp->path[0] || mp->shared || (mp->prot & 3) != 3)
+		if ((mp->path[0] && strncmp(mp->path, "[anon:", 6)) || mp->shared ||
+		    (mp->prot & 3) != 3)
 			continue;
 		for (j = 0; j < nheaps && start < mp->end; j++) {
 			if (heaps[j].end <= start || heaps[j].start >= mp->end)
@@ -667,6 +702,19 @@ static void add_tcache(struct walk *w, pid_t tid, const struct chunk *holder)
 		walk_tcache_bin(w, tc, idx, i);
 }
 
+/* Every count of the tcache_perthread_struct at TC within mp_.tcache_count
+ * (or TCACHE_FILL_COUNT when mp_ is unknown)? */
+static int tcache_counts_plausible(struct walk *w, uint64_t tc)
+{
+	uint64_t limit = w->m->mp.tcache_count ? w->m->mp.tcache_count
+					       : (uint64_t)w->L->tcache_fill_count;
+	unsigned i;
+	for (i = 0; i < (unsigned)w->L->tcache_bins; i++)
+		if (tcache_bin_count(w, tc, i) > limit)
+			return 0;
+	return 1;
+}
+
 /* The `tcache` TLS variable sits just below each thread's %fs base (x86-64
  * TLS variant II).  Look there for a pointer to an in-use chunk of
  * sizeof(tcache_perthread_struct): pwndbg's method, made exact by requiring
@@ -678,15 +726,16 @@ static const struct chunk *tcache_in_tls(struct walk *w, uint64_t fs_base)
 	if (!r)
 		return NULL;
 	lo = fs_base - r->start > TLS_SCAN_BYTES ? fs_base - TLS_SCAN_BYTES : r->start;
-	for (a = align_down(fs_base - 8, 8); a >= lo; a -= 8) {	/* nearest the TCB first */
-		uint64_t v;
+	for (a = align_down(fs_base - 8, 8); a >= lo && a >= r->start; a -= 8) {
+		uint64_t v;	/* nearest the TCB first */
 		const struct chunk *c;
 		memcpy(&v, r->bytes + (a - r->start), 8);
-		if (v < hdr || v % 16)
-			continue;
-		c = model_chunk_at(w->m, v - hdr);
-		if (c && c->size == want && c->state == CHUNK_INUSE && c->arena >= 0)
+		if (v >= hdr && v % 16 == 0 && (c = model_chunk_at(w->m, v - hdr)) &&
+		    c->size == want && c->state == CHUNK_INUSE && c->arena >= 0 &&
+		    tcache_counts_plausible(w, v))
 			return c;
+		if (a < 8)
+			break;
 	}
 	return NULL;
 }

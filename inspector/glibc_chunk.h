@@ -51,7 +51,9 @@ static inline uint64_t mmapped_chunk_span(uint64_t prev_size, uint64_t size_fiel
 static inline unsigned mmapped_memalign_offsets(uint64_t map, uint64_t span, uint64_t out[64])
 {
 	uint64_t align, n = 0;
-	for (align = 32; align < span && n < 64; align *= 2) {
+	if (span > (1ull << 48))
+		return 0;	/* no mapping is that large */
+	for (align = 32; align && align < span && n < 64; align *= 2) {
 		uint64_t mem = (map + 16 + align) & ~(align - 1);	/* first above map+16 */
 		uint64_t k = mem - 16 - map;
 		if (k + 32 < span && (n == 0 || out[n - 1] != k))

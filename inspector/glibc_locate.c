@@ -26,13 +26,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ARENA_RING 65536
+#define MAX_ARENA_RING 1024	/* arenas a heuristic candidate may link to */
 
+/* libc.so.6 or libc-2.NN.so, also when replaced on disk ("... (deleted)"). */
 static int is_libc_path(const char *path)
 {
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
-	return !strcmp(base, "libc.so.6") ||
+	return !strncmp(base, "libc.so.6", 9) ? (!base[9] || !strcmp(base + 9, " (deleted)")) :
 	       (!strncmp(base, "libc-2.", 7) && strstr(base, ".so"));
 }
 
@@ -45,6 +46,17 @@ static const char *find_libc_path(const struct target *t)
 	return NULL;
 }
 
+/* Copy up to LEN-1 bytes from P (not past END) into OUT, terminated. */
+static int copy_bounded(const char *p, const char *end, char *out, size_t len)
+{
+	size_t n = (size_t)(end - p) < len - 1 ? (size_t)(end - p) : len - 1;
+	if (p >= end)
+		return 0;
+	memcpy(out, p, n);
+	out[n] = 0;
+	return 1;
+}
+
 /* Version from the banner "GNU C Library ... release version 2.36" in
  * libc's read-only data, as copied from the target. */
 static long find_version(const struct target *t, const char *libc_path, char *out, size_t outlen)
@@ -54,6 +66,7 @@ static long find_version(const struct target *t, const char *libc_path, char *ou
 		const struct target_mapping *mp = &t->maps[i];
 		const unsigned char *bytes;
 		const char *hit, *ver;
+		char digits[16];
 		int major, minor;
 		if (strcmp(mp->path, libc_path) || (mp->prot & TARGET_PROT_WRITE))
 			continue;
@@ -65,7 +78,9 @@ static long find_version(const struct target *t, const char *libc_path, char *ou
 			continue;
 		ver = memmem(hit, (const char *)bytes + (mp->end - mp->start) - hit,
 			     "release version ", 16);
-		if (ver && sscanf(ver + 16, "%d.%d", &major, &minor) == 2) {
+		if (ver && copy_bounded(ver + 16, (const char *)bytes + (mp->end - mp->start),
+					digits, sizeof digits) &&
+		    sscanf(digits, "%d.%d", &major, &minor) == 2) {
 			snprintf(out, outlen, "%d.%d", major, minor);
 			return major * 1000L + minor;
 		}
@@ -324,7 +339,8 @@ int glibc_locate(const struct target *t, struct symbols *syms, struct heap_model
 				 glibc_layouts[glibc_layouts_count - 1].version_max % 1000);
 		return -1;
 	}
-	libc = syms ? symbols_module(syms, strrchr(libc_path, '/') + 1) : NULL;
+	libc = syms ? symbols_module(syms, strrchr(libc_path, '/') ? strrchr(libc_path, '/') + 1
+								 : libc_path) : NULL;
 	choose_layout(m, row, libc);
 	m->glibc.main_arena = locate_static(t, libc, m, "main_arena", arena_score,
 					    glibc_find_main_arena, &m->glibc.main_arena_method);

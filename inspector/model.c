@@ -116,8 +116,8 @@ static void index_run(struct chunk_run *r, const struct chunk *chunks)
 {
 	size_t npages = (r->end - r->start + INDEX_PAGE - 1) / INDEX_PAGE, k = 0, i;
 	r->page_chunk = NULL;
-	if (r->count < 2)
-		return;
+	if (r->count < 2 || npages > 64 * (r->count + 1024))
+		return;		/* sparse or absurd: binary search instead */
 	r->page_chunk = xmalloc(npages * sizeof *r->page_chunk);
 	for (i = r->first; i < r->first + r->count; i++) {
 		uint64_t end = chunks[i].addr + chunks[i].size;
@@ -137,7 +137,7 @@ void model_index_chunks(struct heap_model *m)
 	for (i = 0; i < m->nchunks; i++) {
 		const struct chunk *c = &m->chunks[i];
 		struct chunk_run *r = m->nruns ? &m->runs[m->nruns - 1] : NULL;
-		if (r && r->end == c->addr) {
+		if (r && r->end == c->addr && c->addr + c->size > c->addr) {
 			r->end += c->size;
 			r->count++;
 			continue;
@@ -187,8 +187,17 @@ static size_t chunk_floor(const struct heap_model *m, uint64_t addr)
 	r = run_at(m, addr);
 	if (!r)
 		return (size_t)-1;	/* in no chunk; model_chunk_at wants an exact start */
-	if (!r->page_chunk)
-		return r->first;
+	if (!r->page_chunk) {
+		size_t lo = r->first, hi = r->first + r->count;
+		while (lo + 1 < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (m->chunks[mid].addr <= addr)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		return lo;
+	}
 	i = r->page_chunk[(addr - r->start) / INDEX_PAGE];
 	while (i + 1 < r->first + r->count && m->chunks[i + 1].addr <= addr)
 		i++;

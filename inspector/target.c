@@ -33,6 +33,19 @@ const struct target_region *target_region_at(const struct target *t, uint64_t ad
 	return NULL;
 }
 
+const struct target_region *target_next_region(const struct target *t, uint64_t addr)
+{
+	size_t lo = 0, hi = t->nregions;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->regions[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < t->nregions ? &t->regions[lo] : NULL;
+}
+
 const struct target_mapping *target_mapping_at(const struct target *t, uint64_t addr)
 {
 	size_t lo = 0, hi = t->nmaps;

@@ -80,6 +80,9 @@ int target_read_u32(const struct target *t, uint64_t addr, uint32_t *out);
 /* The region holding ADDR, or NULL. */
 const struct target_region *target_region_at(const struct target *t, uint64_t addr);
 
+/* The first region starting above ADDR, or NULL. */
+const struct target_region *target_next_region(const struct target *t, uint64_t addr);
+
 /* The mapping holding ADDR, or NULL. */
 const struct target_mapping *target_mapping_at(const struct target *t, uint64_t addr);
 

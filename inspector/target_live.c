@@ -78,6 +78,19 @@ static void detach_and_reraise(int sig)
 	raise(sig);
 }
 
+static sigset_t saved_mask;
+
+/* A Ctrl-Z of the inspector must not freeze the target with it. */
+static void block_job_control(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTSTP);
+	sigaddset(&set, SIGTTIN);
+	sigaddset(&set, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &set, &saved_mask);
+}
+
 static void install_safety_handlers(void)
 {
 	static int atexit_done;
@@ -92,6 +105,7 @@ static void install_safety_handlers(void)
 	sigfillset(&sa.sa_mask);
 	for (i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++)
 		sigaction(fatal_signals[i], &sa, &saved_actions[i]);
+	block_job_control();
 }
 
 static void restore_handlers(void)
@@ -99,6 +113,7 @@ static void restore_handlers(void)
 	size_t i;
 	for (i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++)
 		sigaction(fatal_signals[i], &saved_actions[i], NULL);
+	sigprocmask(SIG_SETMASK, &saved_mask, NULL);
 }
 
 static int is_held(pid_t tid)
@@ -149,7 +164,7 @@ static char *permission_message(pid_t pid)
 	}
 	if (proc_status_field(pid, "TracerPid", value, sizeof value) == 0)
 		tracer = atol(value);
-	if (tracer > 0)
+	if (tracer > 0 && tracer != (long)getpid())
 		return xasprintf("cannot attach to %d: permission denied: it is already "
 				 "traced by process %ld (a debugger?); detach that first",
 				 (int)pid, tracer);
@@ -166,7 +181,26 @@ static char *permission_message(pid_t pid)
 static char process_state(pid_t pid);
 static int process_gone(pid_t pid);
 
-/* Wait until TID reports a stop.  Returns 0, or -1 with *ERR set. */
+/* Has thread TID of PID ended (gone, or a zombie)? */
+static int thread_gone(pid_t pid, pid_t tid)
+{
+	char path[96], buf[256], *p;
+	int fd, n;
+	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	n = (int)read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && (p[2] == 'Z' || p[2] == 'X' || p[2] == 'x');
+}
+
+/* Wait until TID reports a stop.  Returns 0, 1 if the thread ended, or -1
+ * with *ERR set. */
 static int wait_for_stop(pid_t pid, struct held_thread *h, char **err)
 {
 	struct timespec t0;
@@ -175,6 +209,9 @@ static int wait_for_stop(pid_t pid, struct held_thread *h, char **err)
 		int status;
 		pid_t r = waitpid(h->tid, &status, __WALL | WNOHANG);
 		if (r == h->tid) {
+			if ((WIFEXITED(status) || WIFSIGNALED(status)) && h->tid != pid &&
+			    !process_gone(pid))
+				return 1;	/* a thread that ended: no longer ours */
 			if (WIFEXITED(status) || WIFSIGNALED(status)) {
 				*err = xasprintf("process %d exited while being inspected", (int)pid);
 				return -1;
@@ -182,8 +219,10 @@ static int wait_for_stop(pid_t pid, struct held_thread *h, char **err)
 			if (WIFSTOPPED(status)) {
 				int event = status >> 16;
 				int sig = WSTOPSIG(status);
-				/* A signal-delivery-stop: keep the signal for detach. */
-				if (event == 0 && sig != SIGTRAP && sig != SIGSTOP)
+				/* With PTRACE_SEIZE every event-0 stop is a real
+				 * signal-delivery-stop (SIGTRAP and SIGSTOP
+				 * included): hand the signal back on detach. */
+				if (event == 0)
 					h->pending_signal = sig;
 				return 0;
 			}
@@ -210,7 +249,7 @@ static int seize_thread(pid_t pid, pid_t tid, char **err)
 		return -1;
 	}
 	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
-		if (errno == ESRCH)
+		if (errno == ESRCH || (errno == EPERM && thread_gone(pid, tid)))
 			return 0;	/* thread exited meanwhile */
 		/* a dying or zombie process also answers EPERM */
 		*err = errno == EPERM && process_gone(pid) ?
@@ -225,7 +264,15 @@ static int seize_thread(pid_t pid, pid_t tid, char **err)
 		*err = xasprintf("cannot interrupt thread %d: %s", (int)tid, strerror(errno));
 		return -1;
 	}
-	return wait_for_stop(pid, &held[nheld - 1], err) < 0 ? -1 : 1;
+	switch (wait_for_stop(pid, &held[nheld - 1], err)) {
+	case 0:
+		return 1;
+	case 1:
+		nheld--;	/* it exited: the kernel has untraced it */
+		return 0;
+	default:
+		return -1;
+	}
 }
 
 /* Seize every thread, re-listing /proc/PID/task until a pass finds none new. */
@@ -434,11 +481,20 @@ static uint64_t *read_pagemap(pid_t pid, const struct target_mapping *m)
 		free(pm);
 		return NULL;
 	}
-	n = pread(fd, pm, npages * sizeof *pm, (off_t)(m->start / PAGE * sizeof *pm));
-	close(fd);
-	if (n != (ssize_t)(npages * sizeof *pm)) {
-		free(pm);
-		return NULL;
+	{
+		size_t done = 0, want = npages * sizeof *pm;
+		while (done < want) {	/* the kernel caps one read near 2 GiB */
+			n = pread(fd, (char *)pm + done, want - done,
+				  (off_t)(m->start / PAGE * sizeof *pm + done));
+			if (n <= 0)
+				break;
+			done += (size_t)n;
+		}
+		close(fd);
+		if (done != want) {
+			free(pm);
+			return NULL;
+		}
 	}
 	return pm;
 }
@@ -526,23 +582,49 @@ static size_t plan_anonymous(struct copier *c, const struct target_mapping *m,
 	return n;
 }
 
+/* Does the file mapped at M start with the ELF magic?  Decided by the
+ * first mapping of the same file (its offset-0 one), read from the file. */
+static int is_elf_file_mapping(const struct target *t, const struct target_mapping *m)
+{
+	char magic[4];
+	size_t i;
+	int fd, elf;
+	const char *path = m->path;
+	for (i = 0; i < t->nmaps; i++)
+		if (t->maps[i].inode == m->inode && !strcmp(t->maps[i].path, path) &&
+		    t->maps[i].offset == 0 && (t->maps[i].prot & TARGET_PROT_EXEC))
+			return 1;	/* a mapped executable or library */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	elf = pread(fd, magic, 4, 0) == 4 && !memcmp(magic, "\177ELF", 4);
+	close(fd);
+	return elf;
+}
+
 static int is_special(const char *path)
 {
 	return !strcmp(path, "[vvar]") || !strcmp(path, "[vsyscall]") ||
 	       !strcmp(path, "[vdso]") || !strcmp(path, "[vvar_vclock]");
 }
 
-static int should_copy(const struct target_mapping *m)
-{
-	int anonymous = !m->path[0] || m->path[0] == '[';
-	if (!(m->prot & TARGET_PROT_READ) || m->shared || is_special(m->path))
-		return 0;
-	return anonymous || !(m->prot & TARGET_PROT_EXEC);
-}
-
 static int is_anonymous(const struct target_mapping *m)
 {
 	return !m->path[0] || m->path[0] == '[';
+}
+
+/* Anonymous memory, and the data (not code) of ELF files: their .data,
+ * .bss and .rodata hold allocator state, type objects and names.  Other
+ * read-only file mappings (locale archives, mapped data files) are not
+ * copied: they can be huge and hold no heap. */
+static int should_copy(const struct target_mapping *m, const struct target *t)
+{
+	if (!(m->prot & TARGET_PROT_READ) || m->shared || is_special(m->path))
+		return 0;
+	if (is_anonymous(m))
+		return 1;
+	return !(m->prot & TARGET_PROT_EXEC) &&
+	       ((m->prot & TARGET_PROT_WRITE) || is_elf_file_mapping(t, m));
 }
 
 /* What to copy of M: its spans, and for anonymous memory its pagemap. */
@@ -556,7 +638,8 @@ static size_t plan_mapping(struct copier *c, const struct target_mapping *m,
 		return 1;
 	}
 	*pagemap = read_pagemap(c->pid, m);
-	if (m->path[0]) {	/* [heap], [stack]: never hold mmapped chunks */
+	if (m->path[0] && strncmp(m->path, "[anon:", 6)) {
+		/* [heap], [stack]: never hold mmapped chunks ([anon:...] may) */
 		*spans = xmalloc(sizeof **spans);
 		(*spans)[0] = (struct span){ m->start, m->end };
 		return 1;
@@ -576,7 +659,7 @@ static struct dest *prepare_destinations(struct target *t, struct copier *c,
 		uint64_t *pagemap;
 		struct span *spans;
 		size_t nspans;
-		if (!should_copy(m))
+		if (!should_copy(m, pre))
 			continue;
 		d[n] = (struct dest){ m->start, m->end, map_buffer(t, m->end - m->start) };
 		nspans = plan_mapping(c, m, &pagemap, &spans);
@@ -613,7 +696,7 @@ static void copy_mappings(struct target *t, struct copier *c, struct dest *d, si
 		struct span *spans;
 		size_t nspans;
 		unsigned char *buf;
-		if (!should_copy(m))
+		if (!should_copy(m, t))
 			continue;
 		buf = destination_for(t, d, ndest, m);
 		nspans = plan_mapping(c, m, &pagemap, &spans);
