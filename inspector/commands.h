@@ -11,7 +11,7 @@
 #include "model.h"
 
 enum command { CMD_SUMMARY, CMD_ARENAS, CMD_CHUNKS, CMD_BINS, CMD_TCACHE, CMD_MMAPPED,
-	       CMD_MP, CMD_PYMALLOC, CMD_TYPES, CMD_COUNT };
+	       CMD_MP, CMD_PYMALLOC, CMD_TYPES, CMD_OBJ, CMD_COUNT };
 
 const char *command_name(enum command c);
 int command_parse(const char *name);	/* -1 if unknown */
@@ -28,6 +28,7 @@ int chunk_filter_match(const struct chunk_filter *f, const struct chunk *c);
 struct report {
 	enum command command;
 	struct chunk_filter filter;
+	uint64_t address;	/* command obj */
 };
 
 /* Indexes of m->pym.types sorted by bytes, largest first (caller frees). */

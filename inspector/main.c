@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "glibc.h"
 #include "python.h"
+#include "who.h"
 #include "symbols.h"
 #include "target.h"
 #include "util.h"
@@ -55,7 +56,7 @@ struct options {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: heapinspect [OPTION]... [COMMAND] PID\n"
+		"Usage: heapinspect [OPTION]... [COMMAND [ADDR]] PID\n"
 		"       heapinspect [OPTION]... [COMMAND] --image FILE\n"
 		"Explain a process's glibc malloc heap: arenas, chunks, bins, tcaches,\n"
 		"mmapped chunks and malloc parameters, read from the live process while it\n"
@@ -71,6 +72,7 @@ static void usage(FILE *out)
 		"  mp        malloc parameters (mp_): thresholds and counters\n"
 		"  pymalloc  CPython's pymalloc: arenas, pools and blocks per size class\n"
 		"  types     live Python objects per type (pymalloc and glibc), largest first\n"
+		"  obj ADDR  what lives at ADDR: mapping, chunk, pymalloc block, object\n"
 		"\n"
 		"Options:\n"
 		"  --json                 print JSON (schema heapinspect/1, doc/json-schema.md)\n"
@@ -178,6 +180,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 		o->report.command = (enum command)command_parse(argv[optind++]);
 		rest--;
 	}
+	if (o->report.command == CMD_OBJ) {
+		if (rest < 1 || parse_u64(argv[optind], &o->report.address) < 0) {
+			warnx_("obj takes an address (decimal or 0x hex) before the PID");
+			return -1;
+		}
+		optind++;
+		rest--;
+	}
 	if (o->image ? rest != 0 : rest != 1) {
 		warnx_(rest > 1 || (o->image && rest) ? "unexpected argument '%s' (unknown command?)"
 						       : "%s", rest > 0 ? argv[argc - 1] :
@@ -250,6 +260,8 @@ static struct heap_model *build_model(const struct target *t, const struct optio
 	phase_done("walk");
 	walk_python(t, sp, m);
 	phase_done("python");
+	if (o->report.command == CMD_OBJ)
+		address_describe(t, m, o->report.address);
 	if (sp)
 		symbols_close(sp);
 	return m;

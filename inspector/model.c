@@ -78,6 +78,7 @@ void model_free(struct heap_model *m)
 	free(m->exe);
 	free(m->glibc.libc_path);
 	free(m->py.library);
+	free(m->where.map_path);
 	free(m->pym.arenas);
 	for (i = 0; i < m->pym.ntypes; i++)
 		free(m->pym.types[i].name);

@@ -163,6 +163,29 @@ struct py_type_stat {
 	uint64_t buffers, buffer_bytes, buffers_in_glibc;
 };
 
+/* One Python object, as `obj ADDR` reports it. */
+struct py_object_info {
+	uint64_t addr, type, refcnt;
+	const char *type_name;		/* owned by the census type table */
+	int tracked;
+};
+
+/* What lives at one address (command obj): filled by address_describe(). */
+struct address_info {
+	uint64_t query;
+	int mapped;
+	uint64_t map_start, map_end;
+	char map_perms[5];
+	char *map_path;
+	const struct chunk *chunk;	/* glibc chunk containing it, if any */
+	int in_pymalloc;		/* inside a pymalloc arena */
+	uint64_t arena, pool, block, block_size;
+	uint32_t szidx, pool_count;
+	int block_state;		/* 0 used, 1 on the pool free list, 2 never used, 3 pool header */
+	int has_object;
+	struct py_object_info object;
+};
+
 struct python_info {
 	int found;
 	char *library;			/* libpython or the executable */
@@ -225,6 +248,7 @@ struct heap_model {
 	struct mallinfo_totals totals;
 	struct python_info py;
 	struct pymalloc_stats pym;
+	struct address_info where;	/* command obj */
 	struct diagnostic *diags;
 	size_t ndiags, diags_cap;
 };

@@ -352,32 +352,46 @@ static void record(struct census *c, int32_t idx, uint64_t obj, uint64_t bytes, 
 	own_buffers(c, ts, obj, type_flags(c, ts->type));
 }
 
-/* Classify the block of SIZE bytes at BLOCK; WHERE: 1 a pymalloc block,
+/* The object in the block of SIZE bytes at BLOCK, if any: its address,
+ * type index and whether it is on a GC list.  WHERE: 1 a pymalloc block,
  * 2 a glibc heap chunk, 3 an mmapped chunk. */
-static void census_block(struct census *c, uint64_t block, uint64_t size, int where)
+static int identify_block(struct census *c, uint64_t block, uint64_t size, int where,
+			  uint64_t *obj, int32_t *idx, int *tracked)
 {
-	int in_pymalloc = where == 1;
 	const struct python_layout *L = c->L;
 	uint64_t pres[2] = { (uint64_t)L->gc_head_sizeof,
 			     (uint64_t)L->gc_head_sizeof + (uint64_t)L->preheader_managed_size };
 	unsigned npres = L->tpflags_preheader > 0 ? 2 : 1, i;
-	int32_t idx = object_type(c, block, 0, size, 0, where);
-	if (idx >= 0) {
-		record(c, idx, block, size, 0, in_pymalloc);
-		return;
+	*idx = object_type(c, block, 0, size, 0, where);
+	if (*idx >= 0) {
+		*obj = block;
+		*tracked = 0;
+		return 1;
 	}
 	for (i = 0; i < npres; i++) {
-		uint64_t obj = block + pres[i], gc_next = 0;
+		uint64_t gc_next = 0;
 		if (pres[i] >= size)
 			continue;
-		idx = object_type(c, obj, 1, size, pres[i], where);
-		if (idx < 0)
+		*idx = object_type(c, block + pres[i], 1, size, pres[i], where);
+		if (*idx < 0)
 			continue;
-		read_u64(c, obj - (uint64_t)L->gc_head_sizeof + (uint64_t)L->gc_head_next, &gc_next);
-		record(c, idx, obj, size, gc_next != 0, in_pymalloc);
-		return;
+		*obj = block + pres[i];
+		read_u64(c, *obj - (uint64_t)L->gc_head_sizeof + (uint64_t)L->gc_head_next, &gc_next);
+		*tracked = gc_next != 0;
+		return 1;
 	}
-	c->m->pym.unknown_blocks++;
+	return 0;
+}
+
+static void census_block(struct census *c, uint64_t block, uint64_t size, int where)
+{
+	uint64_t obj;
+	int32_t idx;
+	int tracked;
+	if (identify_block(c, block, size, where, &obj, &idx, &tracked))
+		record(c, idx, obj, size, tracked, where == 1);
+	else
+		c->m->pym.unknown_blocks++;
 }
 
 /* Mark the pool's free blocks (its freeblock list) in FREE. */
@@ -468,4 +482,20 @@ void python_census(const struct target *t, struct heap_model *m)
 	free(c.arena_starts);
 	free(c.keys);
 	free(c.vals);
+}
+
+int python_identify(const struct target *t, struct heap_model *m, uint64_t block,
+		    uint64_t size, int where, struct py_object_info *out)
+{
+	struct census c = { t, m, m->py.layout, NULL, 0, NULL, NULL, 0, 0 };
+	int32_t idx;
+	int found = identify_block(&c, block, size, where, &out->addr, &idx, &out->tracked);
+	if (found) {
+		out->type = m->pym.types[idx].type;
+		out->type_name = m->pym.types[idx].name;
+		read_u64(&c, out->addr + (uint64_t)m->py.layout->pyobject_refcnt, &out->refcnt);
+	}
+	free(c.keys);
+	free(c.vals);
+	return found;
 }

@@ -30,6 +30,11 @@ void python_refine_version(const struct target *t, struct heap_model *m);
  * a Python object; fills m->pym.types. */
 void python_census(const struct target *t, struct heap_model *m);
 
+/* The Python object in one block (WHERE: 1 pymalloc, 2 glibc heap chunk,
+ * 3 mmapped chunk), recognised as the census does; 1 if there is one. */
+int python_identify(const struct target *t, struct heap_model *m, uint64_t block,
+		    uint64_t size, int where, struct py_object_info *out);
+
 /* Heuristic: the address of the arena_object vector, found from pool
  * headers in anonymous memory and a vector entry pointing at their arena;
  * 0 if not found.  *MAXARENAS gets its length (from its glibc chunk). */

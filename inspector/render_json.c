@@ -330,6 +330,52 @@ static void types_array(struct json *j, const struct heap_model *m)
 	free(order);
 }
 
+static void where_object(struct json *j, const struct heap_model *m)
+{
+	static const char *const block_states[] = { "used", "free", "never-used", "pool-header" };
+	const struct address_info *w = &m->where;
+	json_object_begin(j, "obj");
+	json_uint(j, "addr", w->query);
+	if (w->mapped) {
+		json_object_begin(j, "mapping");
+		json_uint(j, "start", w->map_start);
+		json_uint(j, "end", w->map_end);
+		json_string(j, "perms", w->map_perms);
+		json_string(j, "path", w->map_path);
+		json_object_end(j);
+	}
+	if (w->chunk) {
+		json_object_begin(j, "chunk");
+		json_uint(j, "addr", w->chunk->addr);
+		json_uint(j, "size", w->chunk->size);
+		json_string(j, "state", chunk_state_name(w->chunk->state));
+		json_int(j, "arena", w->chunk->arena);
+		json_object_end(j);
+	}
+	if (w->in_pymalloc) {
+		json_object_begin(j, "pymalloc");
+		json_uint(j, "arena", w->arena);
+		json_uint(j, "pool", w->pool);
+		if (w->pool) {
+			json_uint(j, "pool_blocks_used", w->pool_count);
+			json_uint(j, "block", w->block);
+			json_uint(j, "block_size", w->block_size);
+			json_string(j, "block_state", block_states[w->block_state]);
+		}
+		json_object_end(j);
+	}
+	if (w->has_object) {
+		json_object_begin(j, "object");
+		json_uint(j, "addr", w->object.addr);
+		json_string(j, "type", w->object.type_name);
+		json_uint(j, "type_addr", w->object.type);
+		json_uint(j, "refcnt", w->object.refcnt);
+		json_bool(j, "gc_tracked", w->object.tracked);
+		json_object_end(j);
+	}
+	json_object_end(j);
+}
+
 static void diagnostics(struct json *j, const struct heap_model *m)
 {
 	static const char *const sev[] = { "note", "warning", "error" };
@@ -399,6 +445,9 @@ void render_json(FILE *out, const struct heap_model *m, const struct report *r)
 	case CMD_TYPES:
 		if (m->py.found)
 			types_array(&j, m);
+		break;
+	case CMD_OBJ:
+		where_object(&j, m);
 		break;
 	case CMD_CHUNKS:
 		chunks_array(&j, m, r);

@@ -210,6 +210,39 @@ static void types_section(FILE *out, const struct heap_model *m)
 	free(order);
 }
 
+static void where_section(FILE *out, const struct heap_model *m)
+{
+	static const char *const block_states[] = { "in use", "free (on the pool's free list)",
+						    "never used", "the pool header" };
+	const struct address_info *w = &m->where;
+	char b[64];
+	fprintf(out, "0x%llx:\n", (unsigned long long)w->query);
+	if (!w->mapped) {
+		fprintf(out, "  not mapped in this process\n");
+		return;
+	}
+	fprintf(out, "  mapping 0x%llx-0x%llx %s %s\n", (unsigned long long)w->map_start,
+		(unsigned long long)w->map_end, w->map_perms, w->map_path[0] ? w->map_path : "(anonymous)");
+	if (w->chunk)
+		fprintf(out, "  glibc chunk 0x%llx, %s, %s, arena %d\n",
+			(unsigned long long)w->chunk->addr, bytes_str(w->chunk->size, b, sizeof b),
+			chunk_state_name(w->chunk->state), w->chunk->arena);
+	if (w->in_pymalloc && !w->pool)
+		fprintf(out, "  pymalloc arena 0x%llx, outside its carved pools\n",
+			(unsigned long long)w->arena);
+	else if (w->in_pymalloc)
+		fprintf(out, "  pymalloc arena 0x%llx, pool 0x%llx (%u blocks used), block 0x%llx "
+			"of %llu bytes: %s\n", (unsigned long long)w->arena,
+			(unsigned long long)w->pool, w->pool_count, (unsigned long long)w->block,
+			(unsigned long long)w->block_size, block_states[w->block_state]);
+	if (w->has_object)
+		fprintf(out, "  Python object 0x%llx of type %s, refcount %llu%s\n",
+			(unsigned long long)w->object.addr, w->object.type_name,
+			(unsigned long long)w->object.refcnt, w->object.tracked ? ", GC-tracked" : "");
+	else if (!w->chunk && !w->in_pymalloc)
+		fprintf(out, "  not in any glibc chunk or pymalloc arena\n");
+}
+
 static void diagnostics_section(FILE *out, const struct heap_model *m)
 {
 	static const char *const sev[] = { "note", "warning", "error" };
@@ -293,6 +326,9 @@ void render_text(FILE *out, const struct heap_model *m, const struct report *r)
 		break;
 	case CMD_TYPES:
 		types_section(out, m);
+		break;
+	case CMD_OBJ:
+		where_section(out, m);
 		break;
 	case CMD_CHUNKS:
 		chunks_listing(out, m, r);
