@@ -13,7 +13,7 @@
 static const char *const names[CMD_COUNT] = {
 	[CMD_SUMMARY] = "summary", [CMD_ARENAS] = "arenas", [CMD_CHUNKS] = "chunks",
 	[CMD_BINS] = "bins",	   [CMD_TCACHE] = "tcache", [CMD_MMAPPED] = "mmapped",
-	[CMD_MP] = "mp",	   [CMD_PYMALLOC] = "pymalloc",
+	[CMD_MP] = "mp",	   [CMD_PYMALLOC] = "pymalloc", [CMD_PYARENAS] = "pyarenas",
 	[CMD_TYPES] = "types",	   [CMD_OBJ] = "obj",
 };
 

@@ -71,6 +71,8 @@ static void usage(FILE *out)
 		"  mmapped   every mmapped chunk\n"
 		"  mp        malloc parameters (mp_): thresholds and counters\n"
 		"  pymalloc  CPython's pymalloc: arenas, pools and blocks per size class\n"
+		"  pyarenas  pymalloc arenas, emptiest first, with the live objects that keep\n"
+		"            each low-use arena (under 1/4 used) from going back to the OS\n"
 		"  types     live Python objects per type (pymalloc and glibc), largest first\n"
 		"  obj ADDR  what lives at ADDR: mapping, chunk, pymalloc block, object\n"
 		"\n"

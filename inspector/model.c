@@ -79,6 +79,8 @@ void model_free(struct heap_model *m)
 	free(m->glibc.libc_path);
 	free(m->py.library);
 	free(m->where.map_path);
+	for (i = 0; i < m->pym.narenas; i++)
+		free(m->pym.arenas[i].holders);
 	free(m->pym.arenas);
 	for (i = 0; i < m->pym.ntypes; i++)
 		free(m->pym.types[i].name);

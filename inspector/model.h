@@ -143,10 +143,20 @@ struct py_class_stat {
 	uint64_t pools, blocks_in_use, avail_blocks;
 };
 
+/* Live objects of one type in one arena (for low-utilisation arenas). */
+struct py_arena_holder {
+	int32_t type;			/* index into pym.types */
+	uint64_t count, bytes, example;	/* example: one object's address */
+};
+
 struct py_arena {
 	uint64_t addr, pool_address;
 	uint32_t index, nfreepools, ntotalpools;
 	uint64_t used_pools, used_blocks, used_bytes;
+	int low_use;			/* used_bytes < 1/4 of the arena: it is kept for few */
+	struct py_arena_holder *holders;	/* every type present, largest first */
+	size_t nholders, holders_cap;
+	uint64_t unknown_blocks;
 };
 
 /* Live Python objects of one type (census). */

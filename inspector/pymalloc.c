@@ -249,6 +249,7 @@ void pymalloc_walk(const struct target *t, struct heap_model *m)
 		a->ntotalpools = u32_at(e, L->arena_object_ntotalpools);
 		m->pym.unused_pools += a->nfreepools;
 		walk_arena(t, m, a);
+		a->low_use = a->used_bytes < (uint64_t)L->arena_size / 4;
 	}
 	m->pym.arenas_current = m->pym.narenas;
 	if (m->py.have_narenas_current && m->py.narenas_current != m->pym.narenas)

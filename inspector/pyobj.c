@@ -32,6 +32,7 @@ struct census {
 	const struct python_layout *L;
 	uint64_t *arena_starts;	/* sorted, for "is this a pymalloc block?" */
 	size_t narenas;
+	struct py_arena *arena;	/* the arena being censused, or NULL */
 	uint64_t *keys;		/* type cache: address -> index+1, or 0 = not a type */
 	int32_t *vals;
 	size_t cap, used;
@@ -383,15 +384,36 @@ static int identify_block(struct census *c, uint64_t block, uint64_t size, int w
 	return 0;
 }
 
+/* Note that OBJ of type IDX keeps the current low-use arena mapped. */
+static void hold_arena(struct py_arena *a, int32_t idx, uint64_t obj, uint64_t size)
+{
+	size_t i;
+	for (i = 0; i < a->nholders; i++)
+		if (a->holders[i].type == idx)
+			break;
+	if (i == a->nholders)
+		*ARRAY_PUSH(a->holders, a->nholders, a->holders_cap) =
+			(struct py_arena_holder){ idx, 0, 0, obj };
+	a->holders[i].count++;
+	a->holders[i].bytes += size;
+}
+
 static void census_block(struct census *c, uint64_t block, uint64_t size, int where)
 {
 	uint64_t obj;
 	int32_t idx;
 	int tracked;
-	if (identify_block(c, block, size, where, &obj, &idx, &tracked))
+	int found = identify_block(c, block, size, where, &obj, &idx, &tracked);
+	if (found)
 		record(c, idx, obj, size, tracked, where == 1);
 	else
 		c->m->pym.unknown_blocks++;
+	if (c->arena && c->arena->low_use) {
+		if (found)
+			hold_arena(c->arena, idx, obj, size);
+		else
+			c->arena->unknown_blocks++;
+	}
 }
 
 /* Mark the pool's free blocks (its freeblock list) in FREE. */
@@ -447,11 +469,13 @@ static void census_pymalloc(struct census *c)
 	uint64_t psize = (uint64_t)L->pool_size;
 	size_t i;
 	for (i = 0; i < c->m->pym.narenas; i++) {
-		const struct py_arena *a = &c->m->pym.arenas[i];
+		struct py_arena *a = &c->m->pym.arenas[i];
 		uint64_t pool;
+		c->arena = a;
 		for (pool = align_up(a->addr, psize); pool < a->pool_address; pool += psize)
 			census_pool(c, pool);
 	}
+	c->arena = NULL;
 }
 
 static void census_glibc(struct census *c)
@@ -465,9 +489,15 @@ static void census_glibc(struct census *c)
 	}
 }
 
+static int by_holder_bytes(const void *a, const void *b)
+{
+	const struct py_arena_holder *x = a, *y = b;
+	return x->bytes > y->bytes ? -1 : x->bytes < y->bytes;
+}
+
 void python_census(const struct target *t, struct heap_model *m)
 {
-	struct census c = { t, m, m->py.layout, NULL, 0, NULL, NULL, 0, 0 };
+	struct census c = { t, m, m->py.layout, NULL, 0, NULL, NULL, NULL, 0, 0 };
 	size_t i;
 	c.arena_starts = xmalloc((m->pym.narenas + 1) * sizeof *c.arena_starts);
 	for (i = 0; i < m->pym.narenas; i++)
@@ -476,6 +506,9 @@ void python_census(const struct target *t, struct heap_model *m)
 	qsort(c.arena_starts, c.narenas, sizeof *c.arena_starts, u64_cmp);
 	census_pymalloc(&c);
 	census_glibc(&c);
+	for (i = 0; i < m->pym.narenas; i++)
+		qsort(m->pym.arenas[i].holders, m->pym.arenas[i].nholders,
+		      sizeof m->pym.arenas[i].holders[0], by_holder_bytes);
 	/* buffers owned by objects are not unknown */
 	m->pym.unknown_blocks -= m->pym.owned_buffers < m->pym.unknown_blocks ?
 					 m->pym.owned_buffers : m->pym.unknown_blocks;
@@ -487,7 +520,7 @@ void python_census(const struct target *t, struct heap_model *m)
 int python_identify(const struct target *t, struct heap_model *m, uint64_t block,
 		    uint64_t size, int where, struct py_object_info *out)
 {
-	struct census c = { t, m, m->py.layout, NULL, 0, NULL, NULL, 0, 0 };
+	struct census c = { t, m, m->py.layout, NULL, 0, NULL, NULL, NULL, 0, 0 };
 	int32_t idx;
 	int found = identify_block(&c, block, size, where, &out->addr, &idx, &out->tracked);
 	if (found) {

@@ -250,6 +250,22 @@ static void python_object(struct json *j, const struct heap_model *m)
 	json_object_end(j);
 }
 
+static void holders_array(struct json *j, const struct heap_model *m, const struct py_arena *a)
+{
+	size_t i;
+	json_array_begin(j, "held_by");
+	for (i = 0; i < a->nholders; i++) {
+		json_object_begin(j, NULL);
+		json_string(j, "type", m->pym.types[a->holders[i].type].name);
+		json_uint(j, "count", a->holders[i].count);
+		json_uint(j, "bytes", a->holders[i].bytes);
+		json_uint(j, "example", a->holders[i].example);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_uint(j, "unrecognised_blocks", a->unknown_blocks);
+}
+
 static void pymalloc_object(struct json *j, const struct heap_model *m)
 {
 	const struct pymalloc_stats *s = &m->pym;
@@ -290,6 +306,9 @@ static void pymalloc_object(struct json *j, const struct heap_model *m)
 		json_uint(j, "used_pools", a->used_pools);
 		json_uint(j, "used_blocks", a->used_blocks);
 		json_uint(j, "used_bytes", a->used_bytes);
+		json_bool(j, "low_use", a->low_use);
+		if (a->low_use)
+			holders_array(j, m, a);
 		json_object_end(j);
 	}
 	json_array_end(j);
@@ -439,6 +458,7 @@ void render_json(FILE *out, const struct heap_model *m, const struct report *r)
 			pymalloc_object(&j, m);
 		break;
 	case CMD_PYMALLOC:
+	case CMD_PYARENAS:
 		if (m->py.found)
 			pymalloc_object(&j, m);
 		break;

@@ -175,6 +175,56 @@ static void pymalloc_section(FILE *out, const struct heap_model *m)
 				(unsigned long long)s->classes[i].avail_blocks);
 }
 
+static const struct heap_model *arena_sort_model;
+
+static int by_use(const void *x, const void *y)
+{
+	const struct py_arena *a = &arena_sort_model->pym.arenas[*(const size_t *)x];
+	const struct py_arena *b = &arena_sort_model->pym.arenas[*(const size_t *)y];
+	return a->used_bytes < b->used_bytes ? -1 : a->used_bytes > b->used_bytes;
+}
+
+static void pyarenas_section(FILE *out, const struct heap_model *m)
+{
+	uint64_t asize, pinned = 0, live = 0;
+	size_t *order, i, h, nlow = 0;
+	char b[64], b2[64];
+	if (!m->py.found) {
+		fprintf(out, "no CPython pymalloc in this process\n");
+		return;
+	}
+	asize = (uint64_t)m->py.layout->arena_size;
+	order = xmalloc((m->pym.narenas + 1) * sizeof *order);
+	for (i = 0; i < m->pym.narenas; i++)
+		order[i] = i;
+	arena_sort_model = m;
+	qsort(order, m->pym.narenas, sizeof *order, by_use);
+	for (i = 0; i < m->pym.narenas; i++) {
+		const struct py_arena *a = &m->pym.arenas[order[i]];
+		fprintf(out, "arena 0x%llx: %s live in %llu blocks, %.1f%% of %s\n",
+			(unsigned long long)a->addr, bytes_str(a->used_bytes, b, sizeof b),
+			(unsigned long long)a->used_blocks, 100.0 * (double)a->used_bytes / (double)asize,
+			bytes_str(asize, b2, sizeof b2));
+		if (!a->low_use)
+			continue;
+		nlow++;
+		pinned += asize;
+		live += a->used_bytes;
+		for (h = 0; h < a->nholders; h++)
+			fprintf(out, "    kept by %llu %s (%s), e.g. 0x%llx\n",
+				(unsigned long long)a->holders[h].count,
+				m->pym.types[a->holders[h].type].name,
+				bytes_str(a->holders[h].bytes, b, sizeof b),
+				(unsigned long long)a->holders[h].example);
+		if (a->unknown_blocks)
+			fprintf(out, "    and %llu blocks that are not objects (buffers)\n",
+				(unsigned long long)a->unknown_blocks);
+	}
+	fprintf(out, "%zu of %zu arenas are under 1/4 used: %s of arenas mapped for %s live\n",
+		nlow, m->pym.narenas, bytes_str(pinned, b, sizeof b), bytes_str(live, b2, sizeof b2));
+	free(order);
+}
+
 static void types_section(FILE *out, const struct heap_model *m)
 {
 	size_t *order, i;
@@ -323,6 +373,9 @@ void render_text(FILE *out, const struct heap_model *m, const struct report *r)
 		break;
 	case CMD_PYMALLOC:
 		pymalloc_section(out, m);
+		break;
+	case CMD_PYARENAS:
+		pyarenas_section(out, m);
 		break;
 	case CMD_TYPES:
 		types_section(out, m);
