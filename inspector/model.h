@@ -211,6 +211,7 @@ struct python_info {
 	uint64_t arenas_vector;		/* the arena_object array */
 	uint64_t usedpools;
 	uint64_t type_type;		/* &PyType_Type */
+	uint64_t runtime;		/* &_PyRuntime */
 	uint64_t maxarenas, narenas_current, narenas_highwater;
 	int have_narenas_current, have_highwater;
 };
@@ -226,6 +227,11 @@ struct pymalloc_stats {
 	struct py_type_stat *types;	/* census, by type object */
 	size_t ntypes, types_cap;
 	uint64_t objects, unknown_blocks, dead_objects, owned_buffers;
+	/* CPython's own free lists (3.10+: in the interpreter state) */
+	int have_free_lists;
+	uint64_t free_floats, free_lists, free_dicts, free_dictkeys;
+	uint64_t free_tuples[32];	/* by tuple size index, as _debugmallocstats */
+	unsigned free_tuple_sizes, free_tuple_base;
 };
 
 /* Index over chunks[]: chunks that tile memory without gaps form a run;

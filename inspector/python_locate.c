@@ -168,6 +168,7 @@ int python_locate(const struct target *t, struct symbols *syms, struct heap_mode
 		return 0;
 	path = symbols_module_path(mod);
 	m->py.library = xstrdup(path ? path : "");
+	m->py.runtime = runtime;
 	if (find_version(t, mod, m->py.library, &m->py) < 0) {
 		*err = xasprintf("%s runs CPython but its version cannot be read", m->py.library);
 		return -1;
@@ -252,4 +253,44 @@ void python_refine_version(const struct target *t, struct heap_model *m)
 			p += nlen;
 		}
 	}
+}
+
+/* An int counter of the interpreter state, checked against its limit. */
+static int free_count(const struct target *t, uint64_t interp, long off, long max,
+		      uint64_t *out)
+{
+	uint32_t v;
+	if (off == LAYOUT_ABSENT || target_read_u32(t, interp + (uint64_t)off, &v) < 0 ||
+	    (max != LAYOUT_ABSENT && v > (uint64_t)max))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+void python_free_lists(const struct target *t, struct heap_model *m)
+{
+	const struct python_layout *L = m->py.layout;
+	struct pymalloc_stats *s = &m->pym;
+	uint64_t interp;
+	unsigned i;
+	if (L->freelist_kind != PYTHON_FREELIST_INTERP ||
+	    target_read_u64(t, m->py.runtime + (uint64_t)L->runtime_interpreters_main, &interp) < 0)
+		return;		/* 3.8/3.9 keep them in per-file statics: not read */
+	if (L->freelist_tuple_sizes > 32 ||
+	    free_count(t, interp, L->freelist_float_numfree, L->freelist_float_max, &s->free_floats) ||
+	    free_count(t, interp, L->freelist_list_numfree, L->freelist_list_max, &s->free_lists) ||
+	    free_count(t, interp, L->freelist_dict_numfree, L->freelist_dict_max, &s->free_dicts)) {
+		model_diag(m, DIAG_WARNING, interp, "CPython free-list counters out of range: "
+			   "not reported");
+		return;
+	}
+	free_count(t, interp, L->freelist_dictkeys_numfree, L->freelist_dictkeys_max,
+		   &s->free_dictkeys);
+	s->free_tuple_sizes = (unsigned)L->freelist_tuple_sizes;
+	s->free_tuple_base = (unsigned)L->freelist_tuple_index_base;
+	for (i = 0; i < s->free_tuple_sizes; i++)
+		if (free_count(t, interp, L->freelist_tuple_numfree + 4 * (long)i,
+			       L->freelist_tuple_max, &s->free_tuples[i]) < 0)
+			return;
+	s->have_free_lists = 1;
 }

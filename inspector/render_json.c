@@ -324,6 +324,20 @@ static void types_array(struct json *j, const struct heap_model *m)
 	json_uint(j, "unknown_blocks", m->pym.unknown_blocks);
 	json_uint(j, "owned_buffers", m->pym.owned_buffers);
 	json_object_end(j);
+	if (m->pym.have_free_lists) {
+		unsigned i;
+		json_object_begin(j, "free_lists");
+		json_uint(j, "float", m->pym.free_floats);
+		json_uint(j, "list", m->pym.free_lists);
+		json_uint(j, "dict", m->pym.free_dicts);
+		json_uint(j, "dictkeys", m->pym.free_dictkeys);
+		json_uint(j, "tuple_index_base", m->pym.free_tuple_base);
+		json_array_begin(j, "tuple");
+		for (i = 0; i < m->pym.free_tuple_sizes; i++)
+			json_uint(j, NULL, m->pym.free_tuples[i]);
+		json_array_end(j);
+		json_object_end(j);
+	}
 	json_array_begin(j, "types");
 	for (i = 0; i < m->pym.ntypes; i++) {
 		const struct py_type_stat *ts = &m->pym.types[order[i]];

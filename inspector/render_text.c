@@ -237,6 +237,17 @@ static void types_section(FILE *out, const struct heap_model *m)
 	fprintf(out, "%llu live Python objects (%llu more on free lists, %llu blocks not "
 		"objects or not recognised)\n", (unsigned long long)m->pym.objects,
 		(unsigned long long)m->pym.dead_objects, (unsigned long long)m->pym.unknown_blocks);
+	if (m->pym.have_free_lists) {
+		uint64_t tuples = 0;
+		unsigned k;
+		for (k = 0; k < m->pym.free_tuple_sizes; k++)
+			tuples += m->pym.free_tuples[k];
+		fprintf(out, "CPython free lists (dead to Python, allocated to pymalloc): %llu float, "
+			"%llu list, %llu dict, %llu dict keys, %llu tuple\n",
+			(unsigned long long)m->pym.free_floats, (unsigned long long)m->pym.free_lists,
+			(unsigned long long)m->pym.free_dicts, (unsigned long long)m->pym.free_dictkeys,
+			(unsigned long long)tuples);
+	}
 	fprintf(out, "%10s %10s %10s  %-28s %-40s %s\n", "objects", "tracked", "pymalloc", "bytes",
 		"+ owned buffers", "type");
 	for (i = 0; i < m->pym.ntypes; i++) {

@@ -588,6 +588,36 @@ def run_checks(report, paths, method):
     check_classes(report, oracle, pym)
     check_arena_list(report, oracle, pym)
     check_types(report, census, types_doc["types"])
+    report.group("free lists", free_list_problems(oracle, hexversion, types_doc),
+                 "%d free-list lines" % len(oracle.freelists))
+
+
+def free_list_problems(oracle, hexversion, doc):
+    """heapinspect's free-list counts against _debugmallocstats's lines."""
+    problems = []
+    got = doc.get("free_lists")
+    if hexversion < 0x030A0000:
+        if got is not None:
+            problems.append("free lists reported for a version heapinspect "
+                            "documents as not read (3.8/3.9 statics)")
+        return problems
+    if got is None:
+        return ["no free_lists member in types --json"]
+    base = got.get("tuple_index_base", 0)
+    for label, count, _size in oracle.freelists:
+        words = label.split()
+        if label.endswith("PyTupleObjects") and words[0].endswith("-sized"):
+            n = int(words[0].split("-")[0])
+            tuples = got.get("tuple", [])
+            index = n - base
+            value = tuples[index] if 0 <= index < len(tuples) else None
+            expect(problems, "free %d-sized tuples" % n, value, count)
+            continue
+        key = {"PyFloatObjects": "float", "PyListObjects": "list",
+               "PyDictObjects": "dict", "PyDictKeysObjects": "dictkeys"}.get(label)
+        if key:
+            expect(problems, "free %s objects" % key, got.get(key), count)
+    return problems
 
 
 def oracle_only(report, path):
