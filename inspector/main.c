@@ -237,7 +237,7 @@ static void walk_python(const struct target *t, struct symbols *syms, struct hea
 		pymalloc_walk(t, m);
 		python_refine_version(t, m);
 		python_census(t, m);
-		python_free_lists(t, m);
+		python_free_lists(t, syms, m);
 	}
 }
 

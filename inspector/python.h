@@ -26,9 +26,10 @@ void pymalloc_walk(const struct target *t, struct heap_model *m);
  * sys.version string in the pymalloc arenas, if it is there. */
 void python_refine_version(const struct target *t, struct heap_model *m);
 
-/* CPython's free lists (float, list, dict, dict keys, tuple by size), from
- * the interpreter state (3.10+). */
-void python_free_lists(const struct target *t, struct heap_model *m);
+/* CPython's free lists (float, list, dict, dict keys, tuple by size): from
+ * the interpreter state (3.10+) or obmalloc's neighbours' statics by symbol
+ * (3.8/3.9; not read without symbols). */
+void python_free_lists(const struct target *t, struct symbols *syms, struct heap_model *m);
 
 /* Census: type every used pymalloc block and in-use glibc chunk that holds
  * a Python object; fills m->pym.types. */

@@ -267,15 +267,57 @@ static int free_count(const struct target *t, uint64_t interp, long off, long ma
 	return 0;
 }
 
-void python_free_lists(const struct target *t, struct heap_model *m)
+/* 3.8/3.9: the numfree statics of floatobject.c, listobject.c, dictobject.c
+ * and tupleobject.c, by symbol (several files name them alike). */
+static int static_free_count(const struct target *t, Dwfl_Module *mod, const char *file,
+			     const char *name, long max, uint64_t *out)
+{
+	uint64_t addr;
+	if (!mod || symbols_lookup_in_file(mod, file, name, &addr) < 0)
+		return -1;
+	return free_count(t, addr, 0, max, out);
+}
+
+static void free_lists_from_statics(const struct target *t, struct symbols *syms,
+				    struct heap_model *m)
+{
+	const struct python_layout *L = m->py.layout;
+	struct pymalloc_stats *s = &m->pym;
+	Dwfl_Module *mod = syms ? symbols_module_by_path(syms, m->py.library) : NULL;
+	uint64_t tuples;
+	unsigned i;
+	if (L->freelist_tuple_sizes > 32 ||
+	    static_free_count(t, mod, "floatobject.c", "numfree", L->freelist_float_max,
+			      &s->free_floats) ||
+	    static_free_count(t, mod, "listobject.c", "numfree", L->freelist_list_max,
+			      &s->free_lists) ||
+	    static_free_count(t, mod, "dictobject.c", "numfree", L->freelist_dict_max,
+			      &s->free_dicts) ||
+	    !mod || symbols_lookup_in_file(mod, "tupleobject.c", "numfree", &tuples) < 0)
+		return;		/* no symbols: not read */
+	static_free_count(t, mod, "dictobject.c", "numfreekeys", L->freelist_dictkeys_max,
+			  &s->free_dictkeys);
+	s->free_tuple_sizes = (unsigned)L->freelist_tuple_sizes;
+	s->free_tuple_base = (unsigned)L->freelist_tuple_index_base;
+	for (i = 0; i < s->free_tuple_sizes; i++)
+		if (free_count(t, tuples, 4 * (long)i, L->freelist_tuple_max, &s->free_tuples[i]) < 0)
+			return;
+	s->have_free_lists = 1;
+}
+
+void python_free_lists(const struct target *t, struct symbols *syms, struct heap_model *m)
 {
 	const struct python_layout *L = m->py.layout;
 	struct pymalloc_stats *s = &m->pym;
 	uint64_t interp;
 	unsigned i;
+	if (L->freelist_kind == PYTHON_FREELIST_STATICS) {
+		free_lists_from_statics(t, syms, m);
+		return;
+	}
 	if (L->freelist_kind != PYTHON_FREELIST_INTERP ||
 	    target_read_u64(t, m->py.runtime + (uint64_t)L->runtime_interpreters_main, &interp) < 0)
-		return;		/* 3.8/3.9 keep them in per-file statics: not read */
+		return;
 	if (L->freelist_tuple_sizes > 32 ||
 	    free_count(t, interp, L->freelist_float_numfree, L->freelist_float_max, &s->free_floats) ||
 	    free_count(t, interp, L->freelist_list_numfree, L->freelist_list_max, &s->free_lists) ||

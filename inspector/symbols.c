@@ -112,6 +112,30 @@ int symbols_lookup(Dwfl_Module *mod, const char *name, uint64_t *addr)
 	return symbols_find(mod, names_equal, name, addr, NULL);
 }
 
+int symbols_lookup_in_file(Dwfl_Module *mod, const char *file, const char *name,
+			   uint64_t *addr)
+{
+	int i, n = dwfl_module_getsymtab(mod), in_file = 0;
+	for (i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr value;
+		const char *symname = dwfl_module_getsym_info(mod, i, &sym, &value, NULL, NULL, NULL);
+		if (!symname)
+			continue;
+		if (GELF_ST_TYPE(sym.st_info) == STT_FILE) {
+			const char *base = strrchr(symname, '/');
+			in_file = !strcmp(base ? base + 1 : symname, file);
+			continue;
+		}
+		if (in_file && sym.st_shndx != SHN_UNDEF &&
+		    GELF_ST_TYPE(sym.st_info) == STT_OBJECT && !strcmp(symname, name)) {
+			*addr = value;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 struct path_search {
 	const char *path;
 	Dwfl_Module *found;

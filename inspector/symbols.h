@@ -42,6 +42,12 @@ int symbols_lookup(Dwfl_Module *mod, const char *name, uint64_t *addr);
 int symbols_find(Dwfl_Module *mod, bool (*match)(const char *symbol, const char *wanted),
 		 const char *wanted, uint64_t *addr, uint64_t *size);
 
+/* Address of the file-local data symbol NAME defined in source file FILE
+ * (the STT_FILE entry that precedes it in .symtab, e.g. "floatobject.c"):
+ * several files may define statics of the same name.  0 on success. */
+int symbols_lookup_in_file(Dwfl_Module *mod, const char *file, const char *name,
+			   uint64_t *addr);
+
 /* The module whose file is PATH, or NULL. */
 Dwfl_Module *symbols_module_by_path(struct symbols *s, const char *path);
 

@@ -596,11 +596,6 @@ def free_list_problems(oracle, hexversion, doc):
     """heapinspect's free-list counts against _debugmallocstats's lines."""
     problems = []
     got = doc.get("free_lists")
-    if hexversion < 0x030A0000:
-        if got is not None:
-            problems.append("free lists reported for a version heapinspect "
-                            "documents as not read (3.8/3.9 statics)")
-        return problems
     if got is None:
         return ["no free_lists member in types --json"]
     base = got.get("tuple_index_base", 0)

@@ -243,6 +243,15 @@ def top_size_41(img, rep):
     img.write64(rep.arena(True)["top"]["addr"] + 8, 0x4141414141414141)
 
 
+def top_size_wrap(img, rep):
+    """The top chunks of the main arena and of a thread arena claim a size
+    that makes them end exactly at 2^64 - 16."""
+    for arena in (rep.arena(True), rep.arena(False)):
+        top = arena["top"]["addr"]
+        flags = img.read64(top + 8) & 7
+        img.write64(top + 8, (WRAP - top) | flags)
+
+
 def chunk_size_wrap(img, rep):
     """An in-use chunk of the main arena and one of a thread arena claim a
     size that makes them end exactly at 2^64 - 16."""
@@ -359,6 +368,7 @@ CASES = {
     "main-top-wrap": main_top_wrap,
     "thread-top-wrap": thread_top_wrap,
     "top-size-41": top_size_41,
+    "top-size-wrap": top_size_wrap,
     "chunk-size-wrap": chunk_size_wrap,
     "heap-cycle": heap_cycle,
     "mmap-span-2e63": mmap_span_2e63,
