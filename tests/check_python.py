@@ -58,7 +58,7 @@ import sys
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_glibc import build_id  # noqa: E402  (same directory)
+from check_glibc import Report, build_id  # noqa: E402  (same directory)
 
 POOL_OVERHEAD = 48                # sizeof(struct pool_header), 3.8 - 3.13
 MAX_POOLS_IN_ARENA = 64
@@ -69,7 +69,6 @@ SIZES_BEFORE_3_10 = (256 * 1024, 4 * 1024)      # ARENA_SIZE, POOL_SIZE
 SIZES_SINCE_3_10 = (1024 * 1024, 16 * 1024)
 PAGE = 4096
 METHODS = ("symbol", "runtime", "heuristic")
-SHOW = 8                          # differences printed per failed group
 
 HEADER_RE = re.compile(r"^Small block threshold = (\d+), in (\d+) size "
                        r"classes\.$")
@@ -232,26 +231,6 @@ def escape_name(name):
         else:
             out.append(chr(byte))
     return "".join(out)
-
-
-class Report:
-    """Collects PASS/FAIL lines per check group."""
-
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def group(self, name, problems, summary=""):
-        if problems:
-            self.failed += 1
-            print("FAIL %s: %d difference(s)" % (name, len(problems)))
-            for problem in problems[:SHOW]:
-                print("    " + problem)
-            if len(problems) > SHOW:
-                print("    ... %d more" % (len(problems) - SHOW))
-        else:
-            self.passed += 1
-            print("PASS %s%s" % (name, ": " + summary if summary else ""))
 
 
 def expect(problems, what, got, want, source="oracle"):

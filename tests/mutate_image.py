@@ -120,19 +120,17 @@ class Image:
         raise CannotBuild(f"no word 0x{value:x} in [0x{start:x}, +{length})")
 
     # --- changing the layout ----------------------------------------------
-    def add_region(self, start, data, perms="rw-p"):
-        """Add an anonymous mapping [start, start+len(data)) whose bytes are
-        DATA (a multiple of the page size), to the maps text and regions."""
-        self.add_mapping(start, start + len(data), perms)
+    def add_region(self, start, data, map_length=None):
+        """Add an anonymous rw mapping of MAP_LENGTH bytes (default: all of
+        DATA) at START to the maps text, and a region holding DATA (whole
+        pages) at its start."""
+        end = start + (map_length or len(data))
+        lines = self.maps.splitlines()
+        lines.append(f"{start:x}-{end:x} rw-p 00000000 00:00 0")
+        lines.sort(key=lambda line: int(line.split("-", 1)[0], 16))
+        self.maps = "\n".join(lines) + "\n"
         self.regions.append([start, start + len(data), bytes(data)])
         self.regions.sort(key=lambda r: r[0])
-
-    def add_mapping(self, start, end, perms="rw-p"):
-        line = f"{start:x}-{end:x} {perms} 00000000 00:00 0"
-        lines = self.maps.splitlines()
-        lines.append(line)
-        lines.sort(key=lambda l: int(l.split("-", 1)[0], 16))
-        self.maps = "\n".join(lines) + "\n"
 
     def mappings(self):
         """(start, end, path) of every maps line."""
@@ -156,9 +154,12 @@ class Image:
 
     # --- writing --------------------------------------------------------------
     def save(self, out):
+        """Write the image to OUT: tables, region bytes in table order, and
+        the patches over them."""
         exe, maps = self.exe, self.maps.encode()
         offset = (HEADER.size + len(exe) + len(maps) + THREAD.size * len(self.threads)
                   + REGION.size * len(self.regions))
+        new_offset = {}
         with open(self.path, "rb") as src, open(out, "wb") as dst:
             dst.write(HEADER.pack(MAGIC, 1, self.pid, len(exe), len(maps),
                                   len(self.threads), len(self.regions)))
@@ -167,6 +168,7 @@ class Image:
                 dst.write(THREAD.pack(tid, fs_base))
             for start, end, _ in self.regions:
                 dst.write(REGION.pack(start, end, offset))
+                new_offset[start] = offset
                 offset += end - start
             for start, end, source in self.regions:
                 if isinstance(source, int):
@@ -182,17 +184,8 @@ class Image:
                     dst.write(source)
             for addr, patch in self.patches.items():
                 start = self.region_at(addr, len(patch))[0]
-                dst.seek(self.new_offset(start) + addr - start)
+                dst.seek(new_offset[start] + addr - start)
                 dst.write(patch)
-
-    def new_offset(self, region_start):
-        offset = (HEADER.size + len(self.exe) + len(self.maps.encode())
-                  + THREAD.size * len(self.threads) + REGION.size * len(self.regions))
-        for start, end, _ in self.regions:
-            if start == region_start:
-                return offset
-            offset += end - start
-        raise KeyError(region_start)
 
 
 # --- what the reports say ------------------------------------------------------
@@ -268,7 +261,8 @@ def heap_cycle(img, rep):
     """A thread arena's top moves to a new heap H2 whose heap_info.prev is
     another new heap H3, and H3's prev is H2: the chain never reaches the
     arena's first heap (where a walk of it stops), it loops.  Each new heap
-    is one page: a heap_info, then (in H2) the top chunk."""
+    is one page: a heap_info, then one chunk up to the end of the page (in
+    H2 the top chunk)."""
     arena = rep.arena(False)
     free = []
     h = arena["heaps"][0]["addr"] - HEAP_MAX
@@ -279,15 +273,14 @@ def heap_cycle(img, rep):
     if len(free) < 2:
         raise CannotBuild("no two free 64 MiB-aligned ranges below the thread heap")
     h2, h3 = free
-    top = h2 + 0x30  # after heap_info (48 bytes in 2.35+, 32 before)
+    first = 0x30  # the first chunk: after heap_info (48 bytes in 2.35+, 32 before)
     for heap, prev in ((h2, h3), (h3, h2)):
         page = bytearray(PAGE)
         # heap_info: ar_ptr, prev, size, mprotect_size, pagesize (2.35+)
         struct.pack_into("<5Q", page, 0, arena["addr"], prev, PAGE, PAGE, PAGE)
-        if heap == h2:
-            struct.pack_into("<Q", page, top - h2 + 8, (h2 + PAGE - top) | 1)
+        struct.pack_into("<Q", page, first + 8, (PAGE - first) | 1)  # PREV_INUSE
         img.add_region(heap, page)
-    img.write64(top_field(img, arena), top)
+    img.write64(top_field(img, arena), h2 + first)
 
 
 def mmap_span_2e63(img, rep):
@@ -304,9 +297,7 @@ def mmap_span_2e63(img, rep):
     pages = bytearray(2 * PAGE)
     struct.pack_into("<QQ", pages, 0, 0, length | MMAPPED)
     struct.pack_into("<QQ", pages, PAGE, 0, (length - PAGE - 16) | MMAPPED)
-    img.add_mapping(start, start + length)
-    img.regions.append([start, start + len(pages), bytes(pages)])
-    img.regions.sort(key=lambda r: r[0])
+    img.add_region(start, pages, length)
 
 
 def tls_at_zero(img, rep):
@@ -457,7 +448,7 @@ def main():
         q.add_argument("--chunks", required=True)
     f.add_argument("--seed", type=int, required=True)
     f.add_argument("--round", type=int, required=True)
-    f.add_argument("--count", type=int, default=5)
+    f.add_argument("--count", type=int, default=2)
     f.add_argument("--undo", required=True)
     args = p.parse_args()
     try:
