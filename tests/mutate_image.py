@@ -3,9 +3,9 @@
 
 Used by tests/hostile-images.test: that test saves a healthy image of
 targets/demo_target with --dump-image, and this script rewrites it into
-images that once made heapinspect crash or hang (wrapping addresses and
-sizes, heap_info cycles, absurd mappings, odd libc paths and banners).
-Python 3 standard library only.
+the kinds of image that used to make heapinspect crash or hang (wrapping
+addresses and sizes, heap_info cycles, absurd mappings, odd libc paths and
+banners).  Python 3 standard library only.
 
   mutate_image.py make CASE IN OUT --summary S.json --chunks C.json
       Write IN with the corruption CASE applied to OUT (see CASES below).
