@@ -88,23 +88,62 @@ static bool names_equal(const char *symbol, const char *wanted)
 	return !strcmp(symbol, wanted);
 }
 
-int symbols_find(Dwfl_Module *mod, bool (*match)(const char *symbol, const char *wanted),
-		 const char *wanted, uint64_t *addr, uint64_t *size)
+/* Call VISIT for every defined data symbol of MOD, with the source file
+ * named by the STT_FILE entry before it ("" if none), until VISIT returns
+ * nonzero.  Returns that value, or 0. */
+typedef int (*symbol_visit)(const char *file, const char *name, const GElf_Sym *sym,
+			    GElf_Addr value, void *ctx);
+
+static int each_data_symbol(Dwfl_Module *mod, symbol_visit visit, void *ctx)
 {
-	int i, n = dwfl_module_getsymtab(mod);
+	int i, n = dwfl_module_getsymtab(mod), r;
+	const char *file = "";
 	for (i = 1; i < n; i++) {
 		GElf_Sym sym;
 		GElf_Addr value;
-		const char *symname = dwfl_module_getsym_info(mod, i, &sym, &value, NULL, NULL, NULL);
-		if (symname && sym.st_shndx != SHN_UNDEF && GELF_ST_TYPE(sym.st_info) == STT_OBJECT &&
-		    match(symname, wanted)) {
-			*addr = value;
-			if (size)
-				*size = sym.st_size;
-			return 0;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &value, NULL, NULL, NULL);
+		if (!name)
+			continue;
+		if (GELF_ST_TYPE(sym.st_info) == STT_FILE) {
+			const char *base = strrchr(name, '/');
+			file = base ? base + 1 : name;
+			continue;
 		}
+		if (sym.st_shndx != SHN_UNDEF && GELF_ST_TYPE(sym.st_info) == STT_OBJECT &&
+		    (r = visit(file, name, &sym, value, ctx)) != 0)
+			return r;
 	}
-	return -1;
+	return 0;
+}
+
+struct symbol_query {
+	bool (*match)(const char *symbol, const char *wanted);
+	const char *file;	/* NULL: any file */
+	const char *wanted;
+	uint64_t addr, size;
+};
+
+static int query_visit(const char *file, const char *name, const GElf_Sym *sym,
+		       GElf_Addr value, void *ctx)
+{
+	struct symbol_query *q = ctx;
+	if ((q->file && strcmp(file, q->file)) || !q->match(name, q->wanted))
+		return 0;
+	q->addr = value;
+	q->size = sym->st_size;
+	return 1;
+}
+
+int symbols_find(Dwfl_Module *mod, bool (*match)(const char *symbol, const char *wanted),
+		 const char *wanted, uint64_t *addr, uint64_t *size)
+{
+	struct symbol_query q = { match, NULL, wanted, 0, 0 };
+	if (!each_data_symbol(mod, query_visit, &q))
+		return -1;
+	*addr = q.addr;
+	if (size)
+		*size = q.size;
+	return 0;
 }
 
 int symbols_lookup(Dwfl_Module *mod, const char *name, uint64_t *addr)
@@ -115,25 +154,11 @@ int symbols_lookup(Dwfl_Module *mod, const char *name, uint64_t *addr)
 int symbols_lookup_in_file(Dwfl_Module *mod, const char *file, const char *name,
 			   uint64_t *addr)
 {
-	int i, n = dwfl_module_getsymtab(mod), in_file = 0;
-	for (i = 1; i < n; i++) {
-		GElf_Sym sym;
-		GElf_Addr value;
-		const char *symname = dwfl_module_getsym_info(mod, i, &sym, &value, NULL, NULL, NULL);
-		if (!symname)
-			continue;
-		if (GELF_ST_TYPE(sym.st_info) == STT_FILE) {
-			const char *base = strrchr(symname, '/');
-			in_file = !strcmp(base ? base + 1 : symname, file);
-			continue;
-		}
-		if (in_file && sym.st_shndx != SHN_UNDEF &&
-		    GELF_ST_TYPE(sym.st_info) == STT_OBJECT && !strcmp(symname, name)) {
-			*addr = value;
-			return 0;
-		}
-	}
-	return -1;
+	struct symbol_query q = { names_equal, file, name, 0, 0 };
+	if (!each_data_symbol(mod, query_visit, &q))
+		return -1;
+	*addr = q.addr;
+	return 0;
 }
 
 struct path_search {
