@@ -49,8 +49,10 @@ void symbols_close(struct symbols *s)
 	memset(s, 0, sizeof *s);
 }
 
+/* The first module whose file name satisfies MATCH(name, WANTED). */
 struct module_search {
-	const char *prefix;
+	bool (*match)(const char *name, const char *wanted);
+	const char *wanted;
 	Dwfl_Module *found;
 };
 
@@ -58,22 +60,43 @@ static int match_module(Dwfl_Module *mod, void **userdata, const char *name,
 			Dwarf_Addr start, void *arg)
 {
 	struct module_search *ms = arg;
-	const char *base = strrchr(name, '/');
 	(void)userdata;
 	(void)start;
+	if (!ms->match(name, ms->wanted))
+		return DWARF_CB_OK;
+	ms->found = mod;
+	return DWARF_CB_ABORT;
+}
+
+static Dwfl_Module *find_module(struct symbols *s,
+				bool (*match)(const char *name, const char *wanted),
+				const char *wanted)
+{
+	struct module_search ms = { match, wanted, NULL };
+	dwfl_getmodules(s->dwfl, match_module, &ms, 0);
+	return ms.found;
+}
+
+static bool basename_starts_with(const char *name, const char *prefix)
+{
+	const char *base = strrchr(name, '/');
 	base = base ? base + 1 : name;
-	if (!strncmp(base, ms->prefix, strlen(ms->prefix))) {
-		ms->found = mod;
-		return DWARF_CB_ABORT;
-	}
-	return DWARF_CB_OK;
+	return !strncmp(base, prefix, strlen(prefix));
+}
+
+static bool path_equal(const char *name, const char *path)
+{
+	return !strcmp(name, path);
 }
 
 Dwfl_Module *symbols_module(struct symbols *s, const char *prefix)
 {
-	struct module_search ms = { prefix, NULL };
-	dwfl_getmodules(s->dwfl, match_module, &ms, 0);
-	return ms.found;
+	return find_module(s, basename_starts_with, prefix);
+}
+
+Dwfl_Module *symbols_module_by_path(struct symbols *s, const char *path)
+{
+	return find_module(s, path_equal, path);
 }
 
 const char *symbols_module_path(Dwfl_Module *mod)
@@ -159,31 +182,6 @@ int symbols_lookup_in_file(Dwfl_Module *mod, const char *file, const char *name,
 		return -1;
 	*addr = q.addr;
 	return 0;
-}
-
-struct path_search {
-	const char *path;
-	Dwfl_Module *found;
-};
-
-static int match_path(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
-		      void *arg)
-{
-	struct path_search *ps = arg;
-	(void)userdata;
-	(void)start;
-	if (!strcmp(name, ps->path)) {
-		ps->found = mod;
-		return DWARF_CB_ABORT;
-	}
-	return DWARF_CB_OK;
-}
-
-Dwfl_Module *symbols_module_by_path(struct symbols *s, const char *path)
-{
-	struct path_search ps = { path, NULL };
-	dwfl_getmodules(s->dwfl, match_path, &ps, 0);
-	return ps.found;
 }
 
 Dwarf *symbols_dwarf(Dwfl_Module *mod)

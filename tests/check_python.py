@@ -58,7 +58,7 @@ import sys
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_glibc import Report, build_id  # noqa: E402  (same directory)
+from check_glibc import Report, build_id, load_json  # noqa: E402  (same directory)
 
 POOL_OVERHEAD = 48                # sizeof(struct pool_header), 3.8 - 3.13
 MAX_POOLS_IN_ARENA = 64
@@ -542,14 +542,6 @@ def check_types(report, census, types):
     report.group("non-GC types (lower bounds)", problems,
                  ", ".join("%s >= %d" % kv for kv in
                            sorted(census.own.items())))
-
-
-def load_json(path):
-    with open(path, encoding="utf-8") as stream:
-        doc = json.load(stream)
-    if not isinstance(doc, dict) or doc.get("schema") != "heapinspect/1":
-        raise ValueError("%s: not a heapinspect/1 JSON object" % path)
-    return doc
 
 
 def run_checks(report, paths, method):
