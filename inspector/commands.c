@@ -14,7 +14,8 @@ static const char *const names[CMD_COUNT] = {
 	[CMD_SUMMARY] = "summary", [CMD_ARENAS] = "arenas", [CMD_CHUNKS] = "chunks",
 	[CMD_BINS] = "bins",	   [CMD_TCACHE] = "tcache", [CMD_MMAPPED] = "mmapped",
 	[CMD_MP] = "mp",	   [CMD_PYMALLOC] = "pymalloc", [CMD_PYARENAS] = "pyarenas",
-	[CMD_TYPES] = "types",	   [CMD_OBJ] = "obj",
+	[CMD_TYPES] = "types",	   [CMD_OBJ] = "obj",	    [CMD_ARRAYS] = "arrays",
+	[CMD_ARRAY] = "array",	   [CMD_VIEWS] = "views",
 };
 
 const char *command_name(enum command c)
@@ -68,5 +69,40 @@ size_t *types_by_bytes(const struct heap_model *m)
 		order[i] = i;
 	sort_model = m;
 	qsort(order, m->pym.ntypes, sizeof *order, by_bytes);
+	return order;
+}
+
+int command_takes_address(enum command c)
+{
+	return c == CMD_OBJ || c == CMD_ARRAY;
+}
+
+int array_filter_match(const struct array_filter *f, const struct np_array *a)
+{
+	if (f->dtype && strcmp(f->dtype, a->dtype))
+		return 0;
+	if (a->nbytes < f->min_nbytes)
+		return 0;
+	return !f->owner || a->owner == f->owner;
+}
+
+static int by_held(const void *a, const void *b)
+{
+	const struct np_array *x = &sort_model->np.arrays[*(const size_t *)a];
+	const struct np_array *y = &sort_model->np.arrays[*(const size_t *)b];
+	if (x->held != y->held)
+		return x->held > y->held ? -1 : 1;
+	if (x->nbytes != y->nbytes)
+		return x->nbytes > y->nbytes ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+size_t *arrays_by_held(const struct heap_model *m)
+{
+	size_t *order = xmalloc((m->np.narrays + 1) * sizeof *order), i;
+	for (i = 0; i < m->np.narrays; i++)
+		order[i] = i;
+	sort_model = m;
+	qsort(order, m->np.narrays, sizeof *order, by_held);
 	return order;
 }

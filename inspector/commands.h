@@ -11,7 +11,8 @@
 #include "model.h"
 
 enum command { CMD_SUMMARY, CMD_ARENAS, CMD_CHUNKS, CMD_BINS, CMD_TCACHE, CMD_MMAPPED,
-	       CMD_MP, CMD_PYMALLOC, CMD_PYARENAS, CMD_TYPES, CMD_OBJ, CMD_COUNT };
+	       CMD_MP, CMD_PYMALLOC, CMD_PYARENAS, CMD_TYPES, CMD_OBJ, CMD_ARRAYS, CMD_ARRAY,
+	       CMD_VIEWS, CMD_COUNT };
 
 const char *command_name(enum command c);
 int command_parse(const char *name);	/* -1 if unknown */
@@ -25,11 +26,28 @@ struct chunk_filter {
 void chunk_filter_init(struct chunk_filter *f);
 int chunk_filter_match(const struct chunk_filter *f, const struct chunk *c);
 
+/* Which arrays the arrays command lists. */
+struct array_filter {
+	const char *dtype;	/* dtype.str, NULL: any */
+	uint64_t min_nbytes;
+	uint64_t owner;		/* 0: any */
+};
+
+int array_filter_match(const struct array_filter *f, const struct np_array *a);
+
 struct report {
 	enum command command;
 	struct chunk_filter filter;
-	uint64_t address;	/* command obj */
+	struct array_filter arrays;
+	uint64_t address;	/* commands obj and array */
 };
+
+/* Does command C take an address argument? */
+int command_takes_address(enum command c);
+
+/* Indexes of m->np.arrays sorted by held bytes, then nbytes, largest
+ * first (caller frees). */
+size_t *arrays_by_held(const struct heap_model *m);
 
 /* Indexes of m->pym.types sorted by bytes, largest first (caller frees). */
 size_t *types_by_bytes(const struct heap_model *m);

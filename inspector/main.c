@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "glibc.h"
+#include "numpy.h"
 #include "python.h"
 #include "who.h"
 #include "symbols.h"
@@ -75,6 +76,10 @@ static void usage(FILE *out)
 		"            each low-use arena (under 1/4 used) from going back to the OS\n"
 		"  types     live Python objects per type (pymalloc and glibc), largest first\n"
 		"  obj ADDR  what lives at ADDR: mapping, chunk, pymalloc block, object\n"
+		"  arrays    live NumPy arrays, by bytes held: shape, dtype, flags, base, and\n"
+		"            the allocation their data lives in (filters below)\n"
+		"  array ADDR  one NumPy array\n"
+		"  views     NumPy views that keep a much larger base buffer alive\n"
 		"\n"
 		"Options:\n"
 		"  --json                 print JSON (schema heapinspect/1, doc/json-schema.md)\n"
@@ -86,6 +91,8 @@ static void usage(FILE *out)
 		"Chunk filters (chunks):\n"
 		"  --arena N  --state S[,S...]  --min-size N  --max-size N  --from ADDR  --to ADDR\n"
 		"  states: inuse tcache fastbin unsorted smallbin largebin top mmapped fencepost\n"
+		"Array filters (arrays):\n"
+		"  --dtype STR (as dtype.str: <f8, |u1, ...)  --min-size N (nbytes)  --owner ADDR\n"
 		"\n"
 		"Exit status: 0 report produced, 1 usage error, 2 target cannot be inspected,\n"
 		"3 report produced but the heap is inconsistent.\n");
@@ -117,7 +124,8 @@ static int number_option(const char *name, const char *arg, uint64_t *out)
 }
 
 enum { OPT_IMAGE = 256, OPT_DUMP, OPT_DEBUGINFO, OPT_NODEBUG, OPT_ARENA, OPT_STATE,
-       OPT_MIN, OPT_MAX, OPT_FROM, OPT_TO, OPT_HELP, OPT_VERSION, OPT_JSON };
+       OPT_MIN, OPT_MAX, OPT_FROM, OPT_TO, OPT_HELP, OPT_VERSION, OPT_JSON, OPT_DTYPE,
+       OPT_OWNER };
 
 static const struct option long_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -131,10 +139,33 @@ static const struct option long_options[] = {
 	{ "max-size", required_argument, NULL, OPT_MAX },
 	{ "from", required_argument, NULL, OPT_FROM },
 	{ "to", required_argument, NULL, OPT_TO },
+	{ "dtype", required_argument, NULL, OPT_DTYPE },
+	{ "owner", required_argument, NULL, OPT_OWNER },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
+
+static void print_version(void)
+{
+	size_t i;
+	printf("heapinspect %s\nglibc layouts: %ld.%ld to %ld.%ld (x86-64)\n", PACKAGE_VERSION,
+	       glibc_layouts[0].version_min / 1000, glibc_layouts[0].version_min % 1000,
+	       glibc_layouts[glibc_layouts_count - 1].version_max / 1000,
+	       glibc_layouts[glibc_layouts_count - 1].version_max % 1000);
+	printf("CPython layouts: %ld.%ld to %ld.%ld (default GIL builds)\nNumPy layouts:\n",
+	       python_layouts[0].version_min / 1000, python_layouts[0].version_min % 1000,
+	       python_layouts[python_layouts_count - 1].version_max / 1000,
+	       python_layouts[python_layouts_count - 1].version_max % 1000);
+	for (i = 0; i < numpy_layouts_count; i++)
+		printf("  %ld.%ld to %ld.%ld (C API 0x%lx-0x%lx)%s\n",
+		       numpy_layouts[i].version_min / 1000, numpy_layouts[i].version_min % 1000,
+		       numpy_layouts[i].version_max / 1000, numpy_layouts[i].version_max % 1000,
+		       (unsigned long)numpy_layouts[i].api_version_min,
+		       (unsigned long)numpy_layouts[i].api_version_max,
+		       numpy_layout_verified_live(&numpy_layouts[i]) ? ", verified live"
+								     : ", unverified live");
+}
 
 /* Returns -1 on a usage error, 1 if --help/--version was handled, else 0. */
 static int parse_option(int c, struct options *o)
@@ -153,18 +184,18 @@ static int parse_option(int c, struct options *o)
 		f->arena = (int)n;
 		return 0;
 	case OPT_STATE: return parse_states(optarg, &f->state_mask);
-	case OPT_MIN: return number_option("min-size", optarg, &f->min_size);
+	case OPT_MIN:
+		if (number_option("min-size", optarg, &f->min_size) < 0)
+			return -1;
+		o->report.arrays.min_nbytes = f->min_size;
+		return 0;
+	case OPT_DTYPE: o->report.arrays.dtype = optarg; return 0;
+	case OPT_OWNER: return number_option("owner", optarg, &o->report.arrays.owner);
 	case OPT_MAX: return number_option("max-size", optarg, &f->max_size);
 	case OPT_FROM: return number_option("from", optarg, &f->from);
 	case OPT_TO: return number_option("to", optarg, &f->to);
 	case OPT_HELP: usage(stdout); return 1;
-	case OPT_VERSION:
-		printf("heapinspect %s\nglibc layouts: %ld.%ld to %ld.%ld (x86-64)\n",
-		       PACKAGE_VERSION, glibc_layouts[0].version_min / 1000,
-		       glibc_layouts[0].version_min % 1000,
-		       glibc_layouts[glibc_layouts_count - 1].version_max / 1000,
-		       glibc_layouts[glibc_layouts_count - 1].version_max % 1000);
-		return 1;
+	case OPT_VERSION: print_version(); return 1;
 	default: return -1;
 	}
 }
@@ -182,9 +213,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 		o->report.command = (enum command)command_parse(argv[optind++]);
 		rest--;
 	}
-	if (o->report.command == CMD_OBJ) {
+	if (command_takes_address(o->report.command)) {
 		if (rest < 1 || parse_u64(argv[optind], &o->report.address) < 0) {
-			warnx_("obj takes an address (decimal or 0x hex) before the PID");
+			warnx_("%s takes an address (decimal or 0x hex) before the PID",
+			       command_name(o->report.command));
 			return -1;
 		}
 		optind++;
@@ -233,11 +265,18 @@ static void walk_python(const struct target *t, struct symbols *syms, struct hea
 		free(err);
 		return;
 	}
-	if (m->py.found) {
-		pymalloc_walk(t, m);
-		python_refine_version(t, m);
-		python_census(t, m);
-		python_free_lists(t, syms, m);
+	if (!m->py.found)
+		return;
+	pymalloc_walk(t, m);
+	python_refine_version(t, m);
+	if (numpy_locate(t, syms, m) < 0)
+		model_diag(m, DIAG_WARNING, 0, "NumPy not walked: %s", m->np.error);
+	python_census(t, m);
+	python_free_lists(t, syms, m);
+	if (m->np.found) {
+		numpy_walk(t, m);
+		numpy_caches(t, syms, m);
+		numpy_find_pins(m);
 	}
 }
 

@@ -49,43 +49,20 @@ struct heap_model *model_new(void)
 	return xcalloc(1, sizeof(struct heap_model));
 }
 
-void model_free(struct heap_model *m)
+static void numpy_info_free(struct numpy_info *np)
 {
-	size_t i, j;
-	if (!m)
-		return;
-	for (i = 0; i < m->narenas; i++) {
-		for (j = 0; j < m->arenas[i].nbins; j++)
-			free(m->arenas[i].bins[j].chunks);
-		free(m->arenas[i].bins);
-		free(m->arenas[i].heaps);
+	size_t i;
+	for (i = 0; i < np->narrays; i++) {
+		free(np->arrays[i].shape);
+		free(np->arrays[i].buffer.path);
 	}
-	for (i = 0; i < m->ntcaches; i++) {
-		for (j = 0; j < m->tcaches[i].nbins; j++)
-			free(m->tcaches[i].bin_entries[j]);
-		free(m->tcaches[i].bin_entries);
-		free(m->tcaches[i].bin_count);
-	}
-	for (i = 0; i < m->ndiags; i++)
-		free(m->diags[i].message);
-	free(m->diags);
-	free(m->tcaches);
-	free(m->arenas);
-	for (i = 0; i < m->nruns; i++)
-		free(m->runs[i].page_chunk);
-	free(m->runs);
-	free(m->chunks);
-	free(m->exe);
-	free(m->glibc.libc_path);
-	free(m->py.library);
-	free(m->where.map_path);
-	for (i = 0; i < m->pym.narenas; i++)
-		free(m->pym.arenas[i].holders);
-	free(m->pym.arenas);
-	for (i = 0; i < m->pym.ntypes; i++)
-		free(m->pym.types[i].name);
-	free(m->pym.types);
-	free(m);
+	free(np->arrays);
+	for (i = 0; i < np->npins; i++)
+		free(np->pins[i].views);
+	free(np->pins);
+	free(np->buckets);
+	free(np->module);
+	free(np->error);
 }
 
 void model_diag(struct heap_model *m, enum diag_severity sev, uint64_t addr,
@@ -237,4 +214,50 @@ uint64_t chunk_usable_size(const struct heap_model *m, const struct chunk *c)
 	long sz = m->glibc.layout ? m->glibc.layout->size_sz : 8;
 	/* musable(): mmapped chunks lose the whole header, others one word */
 	return c->size - (uint64_t)(c->state == CHUNK_MMAPPED ? 2 * sz : sz);
+}
+
+void model_free(struct heap_model *m)
+{
+	size_t i, j;
+	if (!m)
+		return;
+	for (i = 0; i < m->narenas; i++) {
+		for (j = 0; j < m->arenas[i].nbins; j++)
+			free(m->arenas[i].bins[j].chunks);
+		free(m->arenas[i].bins);
+		free(m->arenas[i].heaps);
+	}
+	for (i = 0; i < m->ntcaches; i++) {
+		for (j = 0; j < m->tcaches[i].nbins; j++)
+			free(m->tcaches[i].bin_entries[j]);
+		free(m->tcaches[i].bin_entries);
+		free(m->tcaches[i].bin_count);
+	}
+	for (i = 0; i < m->ndiags; i++)
+		free(m->diags[i].message);
+	free(m->diags);
+	free(m->tcaches);
+	free(m->arenas);
+	for (i = 0; i < m->nruns; i++)
+		free(m->runs[i].page_chunk);
+	free(m->runs);
+	free(m->chunks);
+	free(m->exe);
+	free(m->glibc.libc_path);
+	free(m->py.library);
+	free(m->where.map_path);
+	for (i = 0; i < m->pym.narenas; i++)
+		free(m->pym.arenas[i].holders);
+	free(m->pym.arenas);
+	for (i = 0; i < m->pym.ntypes; i++)
+		free(m->pym.types[i].name);
+	free(m->pym.types);
+	numpy_info_free(&m->np);
+	free(m);
+}
+
+struct chunk *model_chunk_of_mem(const struct heap_model *m, uint64_t mem)
+{
+	uint64_t header = 2 * (uint64_t)m->glibc.layout->size_sz;
+	return mem > header ? model_chunk_at(m, mem - header) : NULL;
 }

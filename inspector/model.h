@@ -22,6 +22,7 @@
 
 #include "glibc_layout.h"
 #include "python_layout.h"
+#include "numpy_layout.h"
 
 enum chunk_state {
 	CHUNK_INUSE,		/* handed out to the program */
@@ -171,6 +172,7 @@ struct py_type_stat {
 	/* separately allocated buffers these objects own (list items, dict
 	 * and set tables, bytearray bytes): count and allocator bytes */
 	uint64_t buffers, buffer_bytes, buffers_in_glibc;
+	int is_ndarray;			/* numpy.ndarray or a subclass */
 };
 
 /* One Python object, as `obj ADDR` reports it. */
@@ -234,6 +236,95 @@ struct pymalloc_stats {
 	unsigned free_tuple_sizes, free_tuple_base;
 };
 
+/* NumPy: where an array's data lives (numpy.c). */
+enum np_buffer_kind {
+	NPBUF_UNKNOWN,		/* in no allocation or mapping the walkers know */
+	NPBUF_GLIBC_CHUNK,	/* an in-use chunk of an arena heap */
+	NPBUF_MMAPPED_CHUNK,
+	NPBUF_PYMALLOC_BLOCK,
+	NPBUF_FILE_MAPPING,	/* np.memmap, np.frombuffer(mmap of a file) */
+	NPBUF_ANON_MAPPING,	/* anonymous mmap outside malloc */
+	NPBUF_STATIC,		/* a module's data/bss */
+	NPBUF_KIND_COUNT
+};
+const char *np_buffer_kind_name(enum np_buffer_kind k);
+
+struct np_buffer {
+	uint8_t kind;		/* enum np_buffer_kind */
+	int16_t arena;		/* glibc arena index (NPBUF_GLIBC_CHUNK), else -1 */
+	uint64_t alloc;		/* chunk header, block, or mapping start */
+	uint64_t size;		/* chunk size, block size, or mapping length */
+	uint64_t usable;	/* glibc: malloc_usable_size of the chunk */
+	uint64_t offset;	/* data - start of the allocation's user bytes */
+	char *path;		/* mappings: the mapped file, "" if anonymous */
+};
+
+/* One live ndarray (or subclass instance). */
+struct np_array {
+	uint64_t addr;
+	int32_t type;		/* index into pym.types */
+	int readable;		/* its fields, dims and descr were all read */
+	int32_t nd;
+	int64_t *shape;		/* nd entries */
+	int64_t *strides;	/* nd entries (same allocation as shape) */
+	uint64_t dims_alloc;	/* address of the dims+strides allocation */
+	uint64_t data, base, descr, refcnt;
+	uint32_t flags;
+	char dtype[32];		/* dtype.str: "<f8", "|V16", "<M8[ns]" */
+	char kind, byteorder;
+	uint64_t itemsize, nbytes;
+	int32_t base_type;	/* pym.types index of the base object, -1 if unknown/none */
+	int32_t base_array;	/* index into np.arrays of the base, -1 if not an array */
+	uint64_t base_refcnt;	/* the base object's reference count */
+	uint64_t owner;		/* the object at the end of the .base chain (self if none) */
+	int32_t owner_type;
+	struct np_buffer buffer;
+	uint64_t held;		/* usable bytes of its own buffer, if OWNDATA */
+};
+
+/* One bucket of NumPy's datacache or dimcache that holds buffers. */
+struct np_cache_bucket {
+	int dims;		/* 0 datacache (size in bytes), 1 dimcache (npy_intp count) */
+	uint32_t size, count;
+	uint64_t bytes;		/* usable bytes of the cached chunks */
+	uint64_t entries[8];	/* user pointers */
+};
+
+/* Views that keep a base object's buffer alive (analysis, numpy_pins.c). */
+struct np_pin {
+	uint64_t base;		/* the object the views' .base points at */
+	int32_t base_type;	/* pym.types index, -1 if unknown */
+	int32_t base_array;	/* index into np.arrays if the base is an array, else -1 */
+	uint64_t base_refcnt;
+	uint8_t buffer_kind;	/* enum np_buffer_kind of the views' data */
+	uint64_t base_bytes;	/* the allocation holding the views' data */
+	uint64_t visible_bytes, pinned_bytes;
+	uint64_t refs_from_views;	/* arrays whose .base is this object */
+	int only_views;		/* its reference count is exactly those */
+	size_t *views;		/* indexes into np.arrays */
+	size_t nviews;
+};
+
+struct numpy_info {
+	int found;			/* module located, version known */
+	char *error;			/* why not, if NumPy is loaded but not walked */
+	char *module;			/* path of _multiarray_umath */
+	const struct numpy_layout *layout;
+	unsigned long abi_version, api_version;
+	uint64_t ndarray_type;		/* &PyArray_Type */
+	const char *type_method;	/* "symbol" | "PyArray_API" | "tp_name" */
+	struct np_array *arrays;
+	size_t narrays, arrays_cap;
+	uint64_t owned_buffers, owned_bytes;
+	const char *cache_method;	/* "symbol" | "heuristic" | "none" */
+	uint64_t datacache, dimcache;	/* addresses, 0 if not found */
+	struct count_bytes cache_data, cache_dims;
+	struct np_cache_bucket *buckets;
+	size_t nbuckets, buckets_cap;
+	struct np_pin *pins;		/* sorted by pinned_bytes, largest first */
+	size_t npins;
+};
+
 /* Index over chunks[]: chunks that tile memory without gaps form a run;
  * a run of more than one chunk has, per 4 KiB page, the index of the chunk
  * holding the page's first byte.  Lookups cost one binary search over runs
@@ -264,6 +355,7 @@ struct heap_model {
 	struct mallinfo_totals totals;
 	struct python_info py;
 	struct pymalloc_stats pym;
+	struct numpy_info np;
 	struct address_info where;	/* command obj */
 	struct diagnostic *diags;
 	size_t ndiags, diags_cap;
@@ -284,6 +376,9 @@ void model_index_chunks(struct heap_model *m);
 struct chunk *model_chunk_at(const struct heap_model *m, uint64_t addr);
 /* The chunk containing ADDR (header included), or NULL. */
 struct chunk *model_chunk_containing(const struct heap_model *m, uint64_t addr);
+
+/* The chunk whose user pointer (chunk2mem) is MEM, or NULL. */
+struct chunk *model_chunk_of_mem(const struct heap_model *m, uint64_t mem);
 
 /* The user pointer malloc returned for C (chunk2mem). */
 uint64_t chunk_mem(const struct heap_model *m, const struct chunk *c);

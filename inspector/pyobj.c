@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include "numpy.h"
 #include "python.h"
 #include "util.h"
 
@@ -127,6 +128,7 @@ static int32_t type_index(struct census *c, uint64_t addr, int depth)
 	ts->type = addr;
 	ts->name = name;
 	ts->gc = (flags & (uint64_t)L->tpflags_have_gc) != 0;
+	ts->is_ndarray = numpy_is_array_type(c->t, c->m, addr);
 	cache_put(c, addr, (int32_t)(c->m->pym.ntypes - 1));
 	return (int32_t)(c->m->pym.ntypes - 1);
 }
@@ -350,6 +352,14 @@ static void record(struct census *c, int32_t idx, uint64_t obj, uint64_t bytes, 
 	else
 		ts->in_glibc++;
 	c->m->pym.objects++;
+	if (ts->is_ndarray) {
+		struct numpy_info *np = &c->m->np;
+		struct np_array *a = ARRAY_PUSH(np->arrays, np->narrays, np->arrays_cap);
+		memset(a, 0, sizeof *a);
+		a->addr = obj;
+		a->type = idx;
+		return;	/* numpy_walk() attributes its buffers */
+	}
 	own_buffers(c, ts, obj, type_flags(c, ts->type));
 }
 
@@ -531,4 +541,18 @@ int python_identify(const struct target *t, struct heap_model *m, uint64_t block
 	free(c.keys);
 	free(c.vals);
 	return found;
+}
+
+int32_t python_type_register(const struct target *t, struct heap_model *m, uint64_t type)
+{
+	struct census c = { t, m, m->py.layout, NULL, 0, NULL, NULL, NULL, 0, 0 };
+	int32_t idx;
+	size_t i;
+	for (i = 0; i < m->pym.ntypes; i++)
+		if (m->pym.types[i].type == type)
+			return (int32_t)i;
+	idx = type_index(&c, type, 0);
+	free(c.keys);
+	free(c.vals);
+	return idx;
 }

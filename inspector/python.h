@@ -40,6 +40,11 @@ void python_census(const struct target *t, struct heap_model *m);
 int python_identify(const struct target *t, struct heap_model *m, uint64_t block,
 		    uint64_t size, int where, struct py_object_info *out);
 
+/* The index in m->pym.types of the type object at TYPE, validated and
+ * added (with no objects counted) if the census did not meet it; -1 if it
+ * is not a type. */
+int32_t python_type_register(const struct target *t, struct heap_model *m, uint64_t type);
+
 /* Heuristic: the address of the arena_object vector, found from pool
  * headers in anonymous memory and a vector entry pointing at their arena;
  * 0 if not found.  *MAXARENAS gets its length (from its glibc chunk). */

@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "json.h"
+#include "render_numpy.h"
 
 #include <stdlib.h>
 
@@ -460,6 +461,8 @@ void render_json(FILE *out, const struct heap_model *m, const struct report *r)
 	header(&j, m, r);
 	if (m->py.found)
 		python_object(&j, m);
+	if (m->py.found)
+		numpy_json_header(&j, m);
 	switch (r->command) {
 	case CMD_SUMMARY:
 	case CMD_ARENAS:
@@ -494,6 +497,11 @@ void render_json(FILE *out, const struct heap_model *m, const struct report *r)
 		break;
 	case CMD_MMAPPED:
 		mmapped_object(&j, m, 1);
+		break;
+	case CMD_ARRAYS:
+	case CMD_ARRAY:
+	case CMD_VIEWS:
+		numpy_json_report(&j, m, r);
 		break;
 	case CMD_MP:
 	case CMD_COUNT:

@@ -6,30 +6,11 @@
 #include "config.h"
 
 #include "commands.h"
+#include "render_numpy.h"
 #include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* "1,234,567 B (1.2 MiB)"; BUF at least 64 bytes. */
-static const char *bytes_str(uint64_t n, char *buf, size_t len)
-{
-	char digits[32], grouped[48], human[32];
-	size_t nd, i, o = 0;
-	snprintf(digits, sizeof digits, "%llu", (unsigned long long)n);
-	nd = strlen(digits);
-	for (i = 0; i < nd; i++) {
-		if (i && (nd - i) % 3 == 0)
-			grouped[o++] = ',';
-		grouped[o++] = digits[i];
-	}
-	grouped[o] = 0;
-	if (n < 1024)
-		snprintf(buf, len, "%s B", grouped);
-	else
-		snprintf(buf, len, "%s B (%s)", grouped, human_size(n, human, sizeof human));
-	return buf;
-}
 
 static void header(FILE *out, const struct heap_model *m)
 {
@@ -38,7 +19,7 @@ static void header(FILE *out, const struct heap_model *m)
 	fprintf(out, "process %d (%s), %s", (int)m->pid, m->exe[0] ? m->exe : "?", m->source);
 	if (!strcmp(m->source, "live"))
 		fprintf(out, ": paused %.1f ms, copied %s", m->pause_seconds * 1000.0,
-			bytes_str(m->bytes_copied, b, sizeof b));
+			format_bytes(m->bytes_copied, b, sizeof b));
 	fprintf(out, "\nglibc %s (%s), layout %s%s\n", g->version, g->libc_path,
 		g->layout->name, g->layout_from_dwarf ? ", offsets checked against DWARF" : "");
 	fprintf(out, "  main_arena 0x%llx (%s), mp_ 0x%llx (%s), tcache by %s\n",
@@ -52,16 +33,16 @@ static void mp_section(FILE *out, const struct heap_model *m)
 	const struct mp_info *mp = &m->mp;
 	char b[64];
 	fprintf(out, "\nmalloc parameters (mp_ at 0x%llx)\n", (unsigned long long)mp->addr);
-	fprintf(out, "  mmap_threshold   %s%s\n", bytes_str(mp->mmap_threshold, b, sizeof b),
+	fprintf(out, "  mmap_threshold   %s%s\n", format_bytes(mp->mmap_threshold, b, sizeof b),
 		mp->no_dyn_threshold ? "  fixed by mallopt/tunable" :
 		mp->mmap_threshold_dynamic ? "  raised dynamically by a free of an mmapped chunk:"
 					     " smaller requests now come from the heap" : "  default");
-	fprintf(out, "  trim_threshold   %s\n", bytes_str(mp->trim_threshold, b, sizeof b));
-	fprintf(out, "  top_pad          %s\n", bytes_str(mp->top_pad, b, sizeof b));
+	fprintf(out, "  trim_threshold   %s\n", format_bytes(mp->trim_threshold, b, sizeof b));
+	fprintf(out, "  top_pad          %s\n", format_bytes(mp->top_pad, b, sizeof b));
 	fprintf(out, "  mmapped chunks   %llu now (max %llu, limit %llu), %s now",
 		(unsigned long long)mp->n_mmaps, (unsigned long long)mp->max_n_mmaps,
-		(unsigned long long)mp->n_mmaps_max, bytes_str(mp->mmapped_mem, b, sizeof b));
-	fprintf(out, ", max %s\n", bytes_str(mp->max_mmapped_mem, b, sizeof b));
+		(unsigned long long)mp->n_mmaps_max, format_bytes(mp->mmapped_mem, b, sizeof b));
+	fprintf(out, ", max %s\n", format_bytes(mp->max_mmapped_mem, b, sizeof b));
 	fprintf(out, "  tcache           %llu bins of up to %llu chunks, up to %llu-byte requests\n",
 		(unsigned long long)mp->tcache_bins, (unsigned long long)mp->tcache_count,
 		(unsigned long long)mp->tcache_max_bytes);
@@ -72,7 +53,7 @@ static void state_row(FILE *out, const char *label, const struct count_bytes *cb
 	char b[64];
 	if (cb->count)
 		fprintf(out, "    %-11s %10llu chunks  %s\n", label,
-			(unsigned long long)cb->count, bytes_str(cb->bytes, b, sizeof b));
+			(unsigned long long)cb->count, format_bytes(cb->bytes, b, sizeof b));
 }
 
 static void arena_section(FILE *out, const struct arena *a, size_t index)
@@ -80,13 +61,13 @@ static void arena_section(FILE *out, const struct arena *a, size_t index)
 	char b[64];
 	size_t i;
 	fprintf(out, "\narena %zu%s at 0x%llx: system %s", index, a->is_main ? " (main)" : "",
-		(unsigned long long)a->addr, bytes_str(a->system_mem, b, sizeof b));
-	fprintf(out, ", max %s%s\n", bytes_str(a->max_system_mem, b, sizeof b),
+		(unsigned long long)a->addr, format_bytes(a->system_mem, b, sizeof b));
+	fprintf(out, ", max %s%s\n", format_bytes(a->max_system_mem, b, sizeof b),
 		a->mutex ? ", LOCKED at pause" : "");
 	for (i = 0; i < a->nheaps; i++)
 		fprintf(out, "  heap 0x%llx-0x%llx (%s)\n", (unsigned long long)a->heaps[i].addr,
 			(unsigned long long)(a->heaps[i].addr + a->heaps[i].size),
-			bytes_str(a->heaps[i].size, b, sizeof b));
+			format_bytes(a->heaps[i].size, b, sizeof b));
 	state_row(out, "in use", &a->by_state[CHUNK_INUSE]);
 	state_row(out, "tcache", &a->by_state[CHUNK_TCACHE]);
 	state_row(out, "fastbins", &a->by_state[CHUNK_FASTBIN]);
@@ -96,7 +77,7 @@ static void arena_section(FILE *out, const struct arena *a, size_t index)
 	state_row(out, "fenceposts", &a->by_state[CHUNK_FENCEPOST]);
 	state_row(out, "UNBINNED", &a->by_state[CHUNK_FREE_UNBINNED]);
 	fprintf(out, "    %-11s at 0x%llx  %s\n", "top", (unsigned long long)a->top,
-		bytes_str(a->top_size, b, sizeof b));
+		format_bytes(a->top_size, b, sizeof b));
 }
 
 static void totals_section(FILE *out, const struct heap_model *m)
@@ -104,17 +85,17 @@ static void totals_section(FILE *out, const struct heap_model *m)
 	const struct mallinfo_totals *t = &m->totals;
 	char b[64];
 	fprintf(out, "\nmmapped chunks: %llu, %s\n", (unsigned long long)m->mmapped.count,
-		bytes_str(m->mmapped.bytes, b, sizeof b));
+		format_bytes(m->mmapped.bytes, b, sizeof b));
 	fprintf(out, "\ntotals (the figures of mallinfo2):\n");
-	fprintf(out, "  arena (brk + heaps)  %s\n", bytes_str(t->arena, b, sizeof b));
-	fprintf(out, "  in use (uordblks)    %s\n", bytes_str(t->uordblks, b, sizeof b));
+	fprintf(out, "  arena (brk + heaps)  %s\n", format_bytes(t->arena, b, sizeof b));
+	fprintf(out, "  in use (uordblks)    %s\n", format_bytes(t->uordblks, b, sizeof b));
 	fprintf(out, "  free (fordblks)      %s in %llu free chunks\n",
-		bytes_str(t->fordblks, b, sizeof b), (unsigned long long)t->ordblks);
+		format_bytes(t->fordblks, b, sizeof b), (unsigned long long)t->ordblks);
 	fprintf(out, "  of which fastbins    %s in %llu chunks\n",
-		bytes_str(t->fsmblks, b, sizeof b), (unsigned long long)t->smblks);
+		format_bytes(t->fsmblks, b, sizeof b), (unsigned long long)t->smblks);
 	fprintf(out, "  mmapped (hblkhd)     %s in %llu chunks\n",
-		bytes_str(t->hblkhd, b, sizeof b), (unsigned long long)t->hblks);
-	fprintf(out, "  releasable top       %s (keepcost)\n", bytes_str(t->keepcost, b, sizeof b));
+		format_bytes(t->hblkhd, b, sizeof b), (unsigned long long)t->hblks);
+	fprintf(out, "  releasable top       %s (keepcost)\n", format_bytes(t->keepcost, b, sizeof b));
 }
 
 static void tcache_section(FILE *out, const struct heap_model *m, int with_bins)
@@ -127,7 +108,7 @@ static void tcache_section(FILE *out, const struct heap_model *m, int with_bins)
 		const struct tcache *tc = &m->tcaches[i];
 		fprintf(out, "  thread %d: tcache 0x%llx (arena %d), %llu chunks, %s\n",
 			(int)tc->tid, (unsigned long long)tc->addr, tc->arena,
-			(unsigned long long)tc->total.count, bytes_str(tc->total.bytes, b, sizeof b));
+			(unsigned long long)tc->total.count, format_bytes(tc->total.bytes, b, sizeof b));
 		for (bin = 0; with_bins && bin < tc->nbins; bin++) {
 			if (!tc->bin_count[bin])
 				continue;
@@ -154,17 +135,17 @@ static void pymalloc_section(FILE *out, const struct heap_model *m)
 		py->library, py->layout->name, py->state_method);
 	fprintf(out, "  arenas: %llu of %s each (vector 0x%llx, %llu slots)",
 		(unsigned long long)s->arenas_current,
-		bytes_str((uint64_t)py->layout->arena_size, b, sizeof b),
+		format_bytes((uint64_t)py->layout->arena_size, b, sizeof b),
 		(unsigned long long)py->arenas_vector, (unsigned long long)py->maxarenas);
 	if (py->have_highwater)
 		fprintf(out, ", high-water mark %llu", (unsigned long long)py->narenas_highwater);
 	fprintf(out, "\n  unused pools: %llu of %s\n", (unsigned long long)s->unused_pools,
-		bytes_str((uint64_t)py->layout->pool_size, b, sizeof b));
-	fprintf(out, "  in allocated blocks  %s\n", bytes_str(s->bytes_in_allocated_blocks, b, sizeof b));
-	fprintf(out, "  in available blocks  %s\n", bytes_str(s->bytes_in_available_blocks, b, sizeof b));
-	fprintf(out, "  pool headers         %s\n", bytes_str(s->pool_header_bytes, b, sizeof b));
-	fprintf(out, "  quantization         %s\n", bytes_str(s->quantization_bytes, b, sizeof b));
-	fprintf(out, "  arena alignment      %s\n", bytes_str(s->alignment_loss, b, sizeof b));
+		format_bytes((uint64_t)py->layout->pool_size, b, sizeof b));
+	fprintf(out, "  in allocated blocks  %s\n", format_bytes(s->bytes_in_allocated_blocks, b, sizeof b));
+	fprintf(out, "  in available blocks  %s\n", format_bytes(s->bytes_in_available_blocks, b, sizeof b));
+	fprintf(out, "  pool headers         %s\n", format_bytes(s->pool_header_bytes, b, sizeof b));
+	fprintf(out, "  quantization         %s\n", format_bytes(s->quantization_bytes, b, sizeof b));
+	fprintf(out, "  arena alignment      %s\n", format_bytes(s->alignment_loss, b, sizeof b));
 	fprintf(out, "  %5s %6s %12s %12s\n", "class", "pools", "blocks used", "blocks free");
 	for (i = 0; i < s->nclasses; i++)
 		if (s->classes[i].pools)
@@ -202,9 +183,9 @@ static void pyarenas_section(FILE *out, const struct heap_model *m)
 	for (i = 0; i < m->pym.narenas; i++) {
 		const struct py_arena *a = &m->pym.arenas[order[i]];
 		fprintf(out, "arena 0x%llx: %s live in %llu blocks, %.1f%% of %s\n",
-			(unsigned long long)a->addr, bytes_str(a->used_bytes, b, sizeof b),
+			(unsigned long long)a->addr, format_bytes(a->used_bytes, b, sizeof b),
 			(unsigned long long)a->used_blocks, 100.0 * (double)a->used_bytes / (double)asize,
-			bytes_str(asize, b2, sizeof b2));
+			format_bytes(asize, b2, sizeof b2));
 		if (!a->low_use)
 			continue;
 		nlow++;
@@ -214,14 +195,14 @@ static void pyarenas_section(FILE *out, const struct heap_model *m)
 			fprintf(out, "    kept by %llu %s (%s), e.g. 0x%llx\n",
 				(unsigned long long)a->holders[h].count,
 				m->pym.types[a->holders[h].type].name,
-				bytes_str(a->holders[h].bytes, b, sizeof b),
+				format_bytes(a->holders[h].bytes, b, sizeof b),
 				(unsigned long long)a->holders[h].example);
 		if (a->unknown_blocks)
 			fprintf(out, "    and %llu blocks that are not objects (buffers)\n",
 				(unsigned long long)a->unknown_blocks);
 	}
 	fprintf(out, "%zu of %zu arenas are under 1/4 used: %s of arenas mapped for %s live\n",
-		nlow, m->pym.narenas, bytes_str(pinned, b, sizeof b), bytes_str(live, b2, sizeof b2));
+		nlow, m->pym.narenas, format_bytes(pinned, b, sizeof b), format_bytes(live, b2, sizeof b2));
 	free(order);
 }
 
@@ -262,10 +243,10 @@ static void types_section(FILE *out, const struct heap_model *m)
 			snprintf(owned, sizeof owned, "%llu (%llu in glibc) %s",
 				 (unsigned long long)ts->buffers,
 				 (unsigned long long)ts->buffers_in_glibc,
-				 bytes_str(ts->buffer_bytes, b2, sizeof b2));
+				 format_bytes(ts->buffer_bytes, b2, sizeof b2));
 		}
 		fprintf(out, "%10llu %10s %10llu  %-28s %-40s %s\n", (unsigned long long)ts->count,
-			tracked, (unsigned long long)ts->in_pymalloc, bytes_str(ts->bytes, b, sizeof b),
+			tracked, (unsigned long long)ts->in_pymalloc, format_bytes(ts->bytes, b, sizeof b),
 			owned, ts->name);
 	}
 	free(order);
@@ -286,7 +267,7 @@ static void where_section(FILE *out, const struct heap_model *m)
 		(unsigned long long)w->map_end, w->map_perms, w->map_path[0] ? w->map_path : "(anonymous)");
 	if (w->chunk)
 		fprintf(out, "  glibc chunk 0x%llx, %s, %s, arena %d\n",
-			(unsigned long long)w->chunk->addr, bytes_str(w->chunk->size, b, sizeof b),
+			(unsigned long long)w->chunk->addr, format_bytes(w->chunk->size, b, sizeof b),
 			chunk_state_name(w->chunk->state), w->chunk->arena);
 	if (w->in_pymalloc && !w->pool)
 		fprintf(out, "  pymalloc arena 0x%llx, outside its carved pools\n",
@@ -348,7 +329,7 @@ static void bins_listing(FILE *out, const struct heap_model *m)
 			const struct bin_stat *bs = &a->bins[k];
 			fprintf(out, "  %-8s %3u  %8llu chunks  %s  sizes %llu..%llu\n",
 				bin_kind_name(bs->kind), bs->index, (unsigned long long)bs->count,
-				bytes_str(bs->bytes, b, sizeof b), (unsigned long long)bs->min,
+				format_bytes(bs->bytes, b, sizeof b), (unsigned long long)bs->min,
 				(unsigned long long)bs->max);
 		}
 	}
@@ -359,11 +340,11 @@ static void mmapped_listing(FILE *out, const struct heap_model *m)
 	char b[64];
 	size_t i;
 	fprintf(out, "mmapped chunks: %llu, %s\n", (unsigned long long)m->mmapped.count,
-		bytes_str(m->mmapped.bytes, b, sizeof b));
+		format_bytes(m->mmapped.bytes, b, sizeof b));
 	for (i = 0; i < m->nchunks; i++)
 		if (m->chunks[i].state == CHUNK_MMAPPED)
 			fprintf(out, "  0x%llx  %s\n", (unsigned long long)m->chunks[i].addr,
-				bytes_str(m->chunks[i].size, b, sizeof b));
+				format_bytes(m->chunks[i].size, b, sizeof b));
 }
 
 void render_text(FILE *out, const struct heap_model *m, const struct report *r)
@@ -381,6 +362,13 @@ void render_text(FILE *out, const struct heap_model *m, const struct report *r)
 		totals_section(out, m);
 		if (r->command == CMD_SUMMARY && m->py.found)
 			pymalloc_section(out, m);
+		if (r->command == CMD_SUMMARY)
+			numpy_text_summary(out, m);
+		break;
+	case CMD_ARRAYS:
+	case CMD_ARRAY:
+	case CMD_VIEWS:
+		numpy_text_report(out, m, r);
 		break;
 	case CMD_PYMALLOC:
 		pymalloc_section(out, m);

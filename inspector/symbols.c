@@ -189,3 +189,18 @@ Dwarf *symbols_dwarf(Dwfl_Module *mod)
 	Dwarf_Addr bias;
 	return dwfl_module_getdwarf(mod, &bias);
 }
+
+int symbols_read_file_bytes(Dwfl_Module *mod, uint64_t addr, void *out, size_t len)
+{
+	Dwarf_Addr offset = addr, bias;
+	Elf_Scn *scn = dwfl_module_address_section(mod, &offset, &bias);
+	Elf_Data *data;
+	GElf_Shdr shdr;
+	if (!scn || !gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS)
+		return -1;
+	data = elf_getdata(scn, NULL);
+	if (!data || !data->d_buf || offset > data->d_size || len > data->d_size - offset)
+		return -1;
+	memcpy(out, (const char *)data->d_buf + offset, len);
+	return 0;
+}

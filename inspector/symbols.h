@@ -51,6 +51,10 @@ int symbols_lookup_in_file(Dwfl_Module *mod, const char *file, const char *name,
 /* The module whose file is PATH, or NULL. */
 Dwfl_Module *symbols_module_by_path(struct symbols *s, const char *path);
 
+/* Copy LEN bytes at run-time address ADDR of MOD from its ELF file (code
+ * and read-only data the target's snapshot does not hold).  0 on success. */
+int symbols_read_file_bytes(Dwfl_Module *mod, uint64_t addr, void *out, size_t len);
+
 /* MOD's DWARF (separate debuginfo included), or NULL. */
 Dwarf *symbols_dwarf(Dwfl_Module *mod);
 

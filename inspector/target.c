@@ -73,9 +73,22 @@ const void *target_view(const struct target *t, uint64_t addr, size_t len)
 int target_read(const struct target *t, uint64_t addr, void *out, size_t len)
 {
 	const void *p = target_view(t, addr, len);
-	if (!p)
-		return -1;
-	memcpy(out, p, len);
+	unsigned char *o = out;
+	if (p) {
+		memcpy(out, p, len);
+		return 0;
+	}
+	while (len) {	/* across regions that touch (e.g. .data then .bss) */
+		const struct target_region *r = target_region_at(t, addr);
+		size_t n;
+		if (!r)
+			return -1;
+		n = r->end - addr < len ? (size_t)(r->end - addr) : len;
+		memcpy(o, r->bytes + (addr - r->start), n);
+		o += n;
+		addr += n;
+		len -= n;
+	}
 	return 0;
 }
 

@@ -72,7 +72,8 @@ struct target {
 /* Pointer to LEN copied bytes at ADDR, or NULL if any of them is not held. */
 const void *target_view(const struct target *t, uint64_t addr, size_t len);
 
-/* Copy LEN bytes at ADDR into OUT; 0 on success, -1 if not all are held. */
+/* Copy LEN bytes at ADDR into OUT, across adjacent regions; 0 on success,
+ * -1 if not all are held. */
 int target_read(const struct target *t, uint64_t addr, void *out, size_t len);
 int target_read_u64(const struct target *t, uint64_t addr, uint64_t *out);
 int target_read_u32(const struct target *t, uint64_t addr, uint32_t *out);

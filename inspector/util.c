@@ -110,3 +110,23 @@ int parse_u64(const char *s, uint64_t *out)
 	*out = v;
 	return 0;
 }
+
+/* "1,234,567 B (1.2 MiB)"; BUF at least 64 bytes. */
+const char *format_bytes(uint64_t n, char *buf, size_t len)
+{
+	char digits[32], grouped[48], human[32];
+	size_t nd, i, o = 0;
+	snprintf(digits, sizeof digits, "%llu", (unsigned long long)n);
+	nd = strlen(digits);
+	for (i = 0; i < nd; i++) {
+		if (i && (nd - i) % 3 == 0)
+			grouped[o++] = ',';
+		grouped[o++] = digits[i];
+	}
+	grouped[o] = 0;
+	if (n < 1024)
+		snprintf(buf, len, "%s B", grouped);
+	else
+		snprintf(buf, len, "%s B (%s)", grouped, human_size(n, human, sizeof human));
+	return buf;
+}

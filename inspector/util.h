@@ -31,6 +31,10 @@ void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Format N bytes as "812.8 MiB" into BUF (at least 32 bytes). */
 const char *human_size(uint64_t n, char *buf, size_t len);
 
+/* "1,234,567 B (1.2 MiB)": exact with thousands separators, and human
+ * beside it from 1 KiB; BUF at least 64 bytes. */
+const char *format_bytes(uint64_t n, char *buf, size_t len);
+
 /* Parse a decimal or 0x-hex unsigned number; 0 on success. */
 int parse_u64(const char *s, uint64_t *out);
 

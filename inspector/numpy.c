@@ -1,0 +1,308 @@
+/*
+ * numpy.c - read every live ndarray the census met: its fields, shape and
+ * strides, dtype, flags and .base chain; place its data in the allocation
+ * that holds it (glibc chunk, mmapped chunk, pymalloc block, mapping).
+ *
+ * Invariants:
+ *   - Only objects the census recognised as instances of numpy.ndarray or
+ *     a subclass are read (their blocks are in use, their type checked),
+ *     so a freed array is never reported.
+ *   - An array whose fields do not check out (nd out of range, dims or
+ *     descr unreadable, sizes overflowing) is kept but marked unreadable,
+ *     with a diagnostic; it is never half-described.
+ *   - The .base chain is followed through arrays only, bounded by the
+ *     number of arrays, and stops at a cycle.
+ *   - The data buffer's owner is attributed from the model (chunks,
+ *     pymalloc arenas, mappings); an address nobody owns stays "unknown".
+ */
+#include "config.h"
+
+#include "numpy.h"
+#include "python.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_NDIM 64	/* NPY_MAXDIMS: 32 in 1.x, 64 in 2.x */
+
+static const char *const kind_names[NPBUF_KIND_COUNT] = {
+	[NPBUF_UNKNOWN] = "unknown",		[NPBUF_GLIBC_CHUNK] = "glibc-chunk",
+	[NPBUF_MMAPPED_CHUNK] = "mmapped-chunk", [NPBUF_PYMALLOC_BLOCK] = "pymalloc-block",
+	[NPBUF_FILE_MAPPING] = "file-mapping",	[NPBUF_ANON_MAPPING] = "anonymous-mapping",
+	[NPBUF_STATIC] = "static",
+};
+
+const char *np_buffer_kind_name(enum np_buffer_kind k)
+{
+	return k < NPBUF_KIND_COUNT ? kind_names[k] : "?";
+}
+
+static int by_addr(const void *a, const void *b)
+{
+	const struct np_array *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+const struct np_array *numpy_array_at(const struct heap_model *m, uint64_t addr)
+{
+	struct np_array key = { .addr = addr };
+	return bsearch(&key, m->np.arrays, m->np.narrays, sizeof key, by_addr);
+}
+
+/* dtype.str as NumPy builds it (arraydescr_protocol_typestr_get): byte
+ * order ('=' is '<' here), kind, item size (characters for 'U', none for
+ * 'O'), and the [unit] of datetimes. */
+static void dtype_string(struct np_array *a, int unit, int num)
+{
+	static const char *const units[] = { "Y", "M", "W", "<invalid>", "D", "h", "m", "s",
+					     "ms", "us", "ns", "ps", "fs", "as" };
+	char order = a->byteorder == '=' ? '<' : a->byteorder;
+	int n = 0;
+	if (a->kind == 'O')
+		n = snprintf(a->dtype, sizeof a->dtype, "%c%c", order, a->kind);
+	else
+		n = snprintf(a->dtype, sizeof a->dtype, "%c%c%llu", order, a->kind,
+			     (unsigned long long)(a->kind == 'U' ? a->itemsize / 4 : a->itemsize));
+	if ((a->kind != 'M' && a->kind != 'm') || unit < 0 ||
+	    unit >= (int)(sizeof units / sizeof units[0]) || n <= 0 || (size_t)n >= sizeof a->dtype)
+		return;	/* not a datetime, or generic units: no suffix */
+	if (num == 1)
+		snprintf(a->dtype + n, sizeof a->dtype - (size_t)n, "[%s]", units[unit]);
+	else
+		snprintf(a->dtype + n, sizeof a->dtype - (size_t)n, "[%d%s]", num, units[unit]);
+}
+
+static int read_descr(const struct target *t, const struct numpy_layout *L, struct np_array *a)
+{
+	const unsigned char *d = target_view(t, a->descr, (size_t)L->descr_elsize + 8);
+	uint64_t elsize = 0, meta;
+	int32_t unit = -1, num = 1;
+	if (!d)
+		return -1;
+	a->kind = (char)d[L->descr_kind];
+	a->byteorder = (char)d[L->descr_byteorder];
+	memcpy(&elsize, d + L->descr_elsize, (size_t)L->descr_elsize_size);
+	if (L->descr_elsize_size == 4)
+		elsize = (uint64_t)(int64_t)(int32_t)elsize;
+	if ((int64_t)elsize < 0 || elsize > (1ull << 40))
+		return -1;
+	a->itemsize = elsize;
+	if ((a->kind == 'M' || a->kind == 'm') && L->descr_c_metadata != LAYOUT_ABSENT &&
+	    target_read_u64(t, a->descr + (uint64_t)L->descr_c_metadata, &meta) == 0 && meta &&
+	    (target_read(t, meta + (uint64_t)L->datetime_metadata_unit, &unit, 4) < 0 ||
+	     target_read(t, meta + (uint64_t)L->datetime_metadata_num, &num, 4) < 0))
+		unit = -1;
+	dtype_string(a, unit, num);
+	return 0;
+}
+
+/* Fields, dims, strides and dtype of A; 0 if they all check out. */
+static int read_array(const struct target *t, const struct heap_model *m, struct np_array *a)
+{
+	const struct numpy_layout *L = m->np.layout;
+	const unsigned char *o = target_view(t, a->addr, (size_t)L->array_sizeof);
+	uint64_t dims, strides, n = 1;
+	int32_t nd, i;
+	if (!o)
+		return -1;
+	memcpy(&a->data, o + L->array_data, 8);
+	memcpy(&nd, o + L->array_nd, 4);
+	memcpy(&dims, o + L->array_dimensions, 8);
+	memcpy(&strides, o + L->array_strides, 8);
+	memcpy(&a->base, o + L->array_base, 8);
+	memcpy(&a->descr, o + L->array_descr, 8);
+	memcpy(&a->flags, o + L->array_flags, 4);
+	memcpy(&a->refcnt, o + m->py.layout->pyobject_refcnt, 8);
+	if (nd < 0 || nd > MAX_NDIM || read_descr(t, L, a) < 0)
+		return -1;
+	a->nd = nd;
+	a->shape = xcalloc(2 * (size_t)nd + 1, sizeof *a->shape);
+	a->strides = a->shape + nd;
+	a->dims_alloc = dims;
+	if (nd && (target_read(t, dims, a->shape, 8 * (size_t)nd) < 0 ||
+		   target_read(t, strides, a->strides, 8 * (size_t)nd) < 0))
+		return -1;
+	for (i = 0; i < nd; i++) {
+		if (a->shape[i] < 0 || (a->shape[i] && n > UINT64_MAX / (uint64_t)a->shape[i]))
+			return -1;
+		n *= (uint64_t)a->shape[i];
+	}
+	if (a->itemsize && n > UINT64_MAX / a->itemsize)
+		return -1;
+	a->nbytes = n * a->itemsize;
+	return 0;
+}
+
+/* The pymalloc block holding ADDR, if it is in a carved pool of an arena. */
+static int pymalloc_block(const struct target *t, const struct heap_model *m, uint64_t addr,
+			  uint64_t *block, uint64_t *size)
+{
+	const struct python_layout *P = m->py.layout;
+	size_t i;
+	for (i = 0; m->py.found && i < m->pym.narenas; i++) {
+		const struct py_arena *ar = &m->pym.arenas[i];
+		uint64_t pool = align_down(addr, (uint64_t)P->pool_size), first;
+		uint32_t szidx;
+		if (addr < ar->addr || addr - ar->addr >= (uint64_t)P->arena_size)
+			continue;
+		first = pool + (uint64_t)P->pool_overhead;
+		if (pool < ar->addr || pool >= ar->pool_address || addr < first ||
+		    target_read_u32(t, pool + (uint64_t)P->pool_header_szidx, &szidx) < 0 ||
+		    szidx >= (uint32_t)P->nb_small_size_classes)
+			return 0;
+		*size = (uint64_t)(szidx + 1) * (uint64_t)P->alignment;
+		*block = first + (addr - first) / *size * *size;
+		return 1;
+	}
+	return 0;
+}
+
+static void place_in_mapping(const struct target *t, struct np_buffer *b, uint64_t data)
+{
+	const struct target_mapping *mp = target_mapping_at(t, data);
+	if (!mp)
+		return;
+	b->alloc = mp->start;
+	b->size = mp->end - mp->start;
+	b->offset = data - mp->start;
+	b->path = xstrdup(mp->path);
+	if (mp->path[0] && mp->path[0] != '[')
+		b->kind = NPBUF_FILE_MAPPING;
+	else
+		b->kind = NPBUF_ANON_MAPPING;
+}
+
+/* Where A's data lives. */
+static void place_buffer(const struct target *t, const struct heap_model *m, struct np_array *a)
+{
+	struct np_buffer *b = &a->buffer;
+	const struct chunk *c = model_chunk_containing(m, a->data);
+	uint64_t block, size;
+	b->arena = -1;
+	if (c && (c->state == CHUNK_INUSE || c->state == CHUNK_MMAPPED) &&
+	    a->data >= chunk_mem(m, c)) {
+		b->kind = c->state == CHUNK_MMAPPED ? NPBUF_MMAPPED_CHUNK : NPBUF_GLIBC_CHUNK;
+		b->arena = c->state == CHUNK_MMAPPED ? -1 : c->arena;
+		b->alloc = c->addr;
+		b->size = c->size;
+		b->usable = chunk_usable_size(m, c);
+		b->offset = a->data - chunk_mem(m, c);
+	} else if (c) {
+		b->kind = NPBUF_UNKNOWN;	/* inside a free chunk: not an allocation */
+	} else if (pymalloc_block(t, m, a->data, &block, &size)) {
+		b->kind = NPBUF_PYMALLOC_BLOCK;
+		b->alloc = block;
+		b->size = size;
+		b->offset = a->data - block;
+	} else {
+		place_in_mapping(t, b, a->data);
+	}
+}
+
+/* The pym.types index of the object at OBJ, or -1. */
+static int32_t object_type(const struct target *t, struct heap_model *m, uint64_t obj)
+{
+	uint64_t type;
+	if (target_read_u64(t, obj + (uint64_t)m->py.layout->pyobject_type, &type) < 0)
+		return -1;
+	return python_type_register(t, m, type);
+}
+
+/* Base links and owners: the chain of .base through arrays, bounded. */
+static void follow_bases(const struct target *t, struct heap_model *m)
+{
+	size_t i;
+	for (i = 0; i < m->np.narrays; i++) {
+		struct np_array *a = &m->np.arrays[i];
+		const struct np_array *b = a->base ? numpy_array_at(m, a->base) : NULL;
+		a->base_array = b ? (int32_t)(b - m->np.arrays) : -1;
+		a->base_type = !a->base ? -1 : b ? b->type : object_type(t, m, a->base);
+		if (b)
+			a->base_refcnt = b->refcnt;
+		else if (a->base)
+			target_read_u64(t, a->base + (uint64_t)m->py.layout->pyobject_refcnt,
+					&a->base_refcnt);
+	}
+	for (i = 0; i < m->np.narrays; i++) {
+		struct np_array *a = &m->np.arrays[i], *end = a;
+		size_t steps = 0;
+		while (end->base_array >= 0 && steps++ < m->np.narrays)
+			end = &m->np.arrays[end->base_array];
+		if (end->base_array >= 0)
+			model_diag(m, DIAG_WARNING, a->addr, "ndarray 0x%llx: .base chain has a cycle",
+				   (unsigned long long)a->addr);
+		a->owner = end->base ? end->base : end->addr;
+		a->owner_type = end->base ? end->base_type : end->type;
+	}
+}
+
+/* An owned buffer (and the dims allocation) counted as the array type's. */
+static void count_owned(struct heap_model *m, struct np_array *a)
+{
+	struct py_type_stat *ts = &m->pym.types[a->type];
+	const struct chunk *dims = model_chunk_of_mem(m, a->dims_alloc);
+	if (a->flags & (uint32_t)m->np.layout->flag_owndata) {
+		int glibc = a->buffer.kind == NPBUF_GLIBC_CHUNK ||
+			    a->buffer.kind == NPBUF_MMAPPED_CHUNK;
+		a->held = glibc ? a->buffer.usable : a->buffer.size;
+		if (glibc && !a->buffer.offset) {
+			ts->buffers++;
+			ts->buffer_bytes += a->held;
+			ts->buffers_in_glibc++;
+			m->pym.owned_buffers++;
+			m->pym.unknown_blocks -= m->pym.unknown_blocks > 0;
+		}
+		m->np.owned_buffers++;
+		m->np.owned_bytes += a->held;
+	}
+	if (dims && dims->state == CHUNK_INUSE) {
+		ts->buffers++;
+		ts->buffer_bytes += chunk_usable_size(m, dims);
+		ts->buffers_in_glibc++;
+		m->pym.owned_buffers++;
+		m->pym.unknown_blocks -= m->pym.unknown_blocks > 0;
+	}
+}
+
+void numpy_walk(const struct target *t, struct heap_model *m)
+{
+	size_t i, bad = 0;
+	qsort(m->np.arrays, m->np.narrays, sizeof *m->np.arrays, by_addr);
+	for (i = 0; i < m->np.narrays; i++) {
+		struct np_array *a = &m->np.arrays[i];
+		a->readable = read_array(t, m, a) == 0;
+		if (!a->readable) {
+			bad++;
+			continue;
+		}
+		place_buffer(t, m, a);
+		count_owned(m, a);
+	}
+	if (bad)
+		model_diag(m, DIAG_WARNING, 0, "%zu ndarray objects could not be read whole "
+			   "(fields out of range or memory not copied)", bad);
+	follow_bases(t, m);
+}
+
+const char *numpy_buffer_reason(const struct heap_model *m, const struct np_array *a,
+				char *buf, size_t len)
+{
+	uint64_t request = a->nbytes ? a->nbytes : 1, thr = m->mp.mmap_threshold;
+	const char *dyn = m->mp.mmap_threshold_dynamic ?
+		" (dynamic: raised by a free of an mmapped chunk)" : "";
+	buf[0] = 0;
+	if (!(a->flags & (uint32_t)m->np.layout->flag_owndata))
+		return buf;
+	if (a->buffer.kind == NPBUF_MMAPPED_CHUNK)
+		snprintf(buf, len, request >= thr ? "%llu B >= mmap threshold %llu%s: its own mmap"
+				   : "%llu B < mmap threshold %llu%s now: mmapped before the "
+				     "threshold was raised",
+			 (unsigned long long)request, (unsigned long long)thr, dyn);
+	else if (a->buffer.kind == NPBUF_GLIBC_CHUNK)
+		snprintf(buf, len, request < thr ? "%llu B < mmap threshold %llu%s: from arena %d's heap"
+				   : "%llu B >= mmap threshold %llu%s, yet from arena %d's heap "
+				     "(realloc, n_mmaps_max, or mmap failed)",
+			 (unsigned long long)request, (unsigned long long)thr, dyn, a->buffer.arena);
+	return buf;
+}
