@@ -454,7 +454,14 @@ static void add_mmap_scan_items(struct walk *w, struct walk_item **items, size_t
 					(struct walk_item){ start, heaps[j].start, -1, NULL };
 			start = heaps[j].end;
 		}
-		if (start < mp->end)
+		if (start >= mp->end)
+			continue;
+		/* madvise() on part of a chunk (NumPy's MADV_HUGEPAGE on buffers of
+		 * 4 MiB+) splits its mapping, and the pieces may merge with their
+		 * neighbours: scan touching mappings as one range */
+		if (*n && (*items)[*n - 1].arena == -1 && (*items)[*n - 1].end == start)
+			(*items)[*n - 1].end = mp->end;
+		else
 			*ARRAY_PUSH(*items, *n, *cap) = (struct walk_item){ start, mp->end, -1, NULL };
 	}
 }

@@ -158,6 +158,24 @@ static int pymalloc_block(const struct target *t, const struct heap_model *m, ui
 	return 0;
 }
 
+/* Shared anonymous memory shows as a deleted /dev/zero (mmap(-1, n)). */
+static int is_anonymous_path(const char *path)
+{
+	return !path[0] || path[0] == '[' || !strncmp(path, "/dev/zero", 9);
+}
+
+/* Is MP the data of a loaded module (a mapping of a file also mapped
+ * executable)? */
+static int is_module_data(const struct target *t, const struct target_mapping *mp)
+{
+	size_t i;
+	for (i = 0; i < t->nmaps; i++)
+		if ((t->maps[i].prot & TARGET_PROT_EXEC) && t->maps[i].inode == mp->inode &&
+		    !strcmp(t->maps[i].path, mp->path))
+			return 1;
+	return 0;
+}
+
 static void place_in_mapping(const struct target *t, struct np_buffer *b, uint64_t data)
 {
 	const struct target_mapping *mp = target_mapping_at(t, data);
@@ -167,10 +185,12 @@ static void place_in_mapping(const struct target *t, struct np_buffer *b, uint64
 	b->size = mp->end - mp->start;
 	b->offset = data - mp->start;
 	b->path = xstrdup(mp->path);
-	if (mp->path[0] && mp->path[0] != '[')
-		b->kind = NPBUF_FILE_MAPPING;
-	else
+	if (is_anonymous_path(mp->path))
 		b->kind = NPBUF_ANON_MAPPING;
+	else if (!mp->shared && is_module_data(t, mp))
+		b->kind = NPBUF_STATIC;
+	else
+		b->kind = NPBUF_FILE_MAPPING;
 }
 
 /* Where A's data lives. */

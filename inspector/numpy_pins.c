@@ -44,17 +44,16 @@ static int is_view(const struct heap_model *m, const struct np_array *a)
 	return a->readable && a->base && !(a->flags & (uint32_t)m->np.layout->flag_owndata);
 }
 
-/* The allocation the views' data lives in, in bytes (0: unknown). */
+/* The allocation the views' data lives in, in bytes (0: unknown, or not
+ * memory the process could give back). */
 static uint64_t allocation_bytes(const struct np_buffer *b)
 {
 	switch (b->kind) {
 	case NPBUF_GLIBC_CHUNK:
 	case NPBUF_MMAPPED_CHUNK: return b->usable;
 	case NPBUF_PYMALLOC_BLOCK:
-	case NPBUF_FILE_MAPPING:
-	case NPBUF_ANON_MAPPING:
-	case NPBUF_STATIC: return b->size;
-	default: return 0;
+	case NPBUF_ANON_MAPPING: return b->size;
+	default: return 0;	/* files and module data are not the heap */
 	}
 }
 
