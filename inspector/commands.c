@@ -15,7 +15,7 @@ static const char *const names[CMD_COUNT] = {
 	[CMD_BINS] = "bins",	   [CMD_TCACHE] = "tcache", [CMD_MMAPPED] = "mmapped",
 	[CMD_MP] = "mp",	   [CMD_PYMALLOC] = "pymalloc", [CMD_PYARENAS] = "pyarenas",
 	[CMD_TYPES] = "types",	   [CMD_OBJ] = "obj",	    [CMD_ARRAYS] = "arrays",
-	[CMD_ARRAY] = "array",	   [CMD_VIEWS] = "views",
+	[CMD_ARRAY] = "array",	   [CMD_VIEWS] = "views",   [CMD_EXPLAIN] = "explain",
 };
 
 const char *command_name(enum command c)

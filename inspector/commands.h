@@ -12,7 +12,7 @@
 
 enum command { CMD_SUMMARY, CMD_ARENAS, CMD_CHUNKS, CMD_BINS, CMD_TCACHE, CMD_MMAPPED,
 	       CMD_MP, CMD_PYMALLOC, CMD_PYARENAS, CMD_TYPES, CMD_OBJ, CMD_ARRAYS, CMD_ARRAY,
-	       CMD_VIEWS, CMD_COUNT };
+	       CMD_VIEWS, CMD_EXPLAIN, CMD_COUNT };
 
 const char *command_name(enum command c);
 int command_parse(const char *name);	/* -1 if unknown */

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "commands.h"
+#include "explain.h"
 #include "glibc.h"
 #include "numpy.h"
 #include "python.h"
@@ -80,6 +81,9 @@ static void usage(FILE *out)
 		"            the allocation their data lives in (filters below)\n"
 		"  array ADDR  one NumPy array\n"
 		"  views     NumPy views that keep a much larger base buffer alive\n"
+		"  explain   why the process is this big: resident memory by region and owner,\n"
+		"            what malloc_trim(0) would return, and the fragments pinning\n"
+		"            memory, largest first (the summary ends with the top ones)\n"
 		"\n"
 		"Options:\n"
 		"  --json                 print JSON (schema heapinspect/1, doc/json-schema.md)\n"
@@ -302,6 +306,8 @@ static struct heap_model *build_model(const struct target *t, const struct optio
 	phase_done("walk");
 	walk_python(t, sp, m);
 	phase_done("python");
+	explain_analyse(t, m);
+	phase_done("explain");
 	if (o->report.command == CMD_OBJ)
 		address_describe(t, m, o->report.address);
 	if (sp)

@@ -253,6 +253,11 @@ void model_free(struct heap_model *m)
 		free(m->pym.types[i].name);
 	free(m->pym.types);
 	numpy_info_free(&m->np);
+	for (i = 0; i < m->ex.nowners; i++)
+		free(m->ex.owners[i].owner);
+	free(m->ex.owners);
+	free(m->ex.trim);
+	free(m->ex.pins);
 	free(m);
 }
 

@@ -169,9 +169,10 @@ struct py_type_stat {
 	uint64_t tracked;		/* GC objects on a collectable GC list */
 	uint64_t immortal;		/* 3.12+ immortal objects (never collected) */
 	uint64_t in_pymalloc, in_glibc;
+	uint64_t bytes_in_glibc;	/* of bytes, the objects in glibc chunks */
 	/* separately allocated buffers these objects own (list items, dict
 	 * and set tables, bytearray bytes): count and allocator bytes */
-	uint64_t buffers, buffer_bytes, buffers_in_glibc;
+	uint64_t buffers, buffer_bytes, buffers_in_glibc, buffer_bytes_in_glibc;
 	int is_ndarray;			/* numpy.ndarray or a subclass */
 };
 
@@ -325,6 +326,57 @@ struct numpy_info {
 	size_t npins;
 };
 
+/* explain (analysis, explain.c): what pins the high-water mark. */
+enum pin_kind { PIN_HEAP_TOP, PIN_PYMALLOC_ARENA, PIN_NUMPY_VIEW, PIN_NUMPY_CACHE,
+		PIN_MMAP_THRESHOLD, PIN_KIND_COUNT };
+const char *pin_kind_name(enum pin_kind k);
+
+struct pin {
+	uint8_t kind;		/* enum pin_kind */
+	uint64_t bytes;		/* kept from going back to the OS */
+	uint64_t resident;	/* of which resident at the pause */
+	uint64_t addr, size;	/* the pinning fragment */
+	int state;		/* enum chunk_state of a chunk fragment, else -1 */
+	int arena;		/* glibc arena index, else -1 */
+	int32_t owner_type;	/* pym.types index of what owns the fragment, else -1 */
+	const char *owner_note;	/* "numpy.ndarray data", "numpy cache", ... or NULL */
+	uint64_t owner_addr;	/* the owning object (array, Python object), or 0 */
+	uint64_t run_addr, run_size;	/* heap-top: the free run below */
+	uint64_t lid_count, lid_bytes;	/* heap-top: in-use chunks between run and top */
+	uint64_t count;		/* pymalloc: live blocks; numpy: views; mmap: chunks */
+};
+
+enum rss_kind { RSS_BRK_HEAP, RSS_ARENA_HEAPS, RSS_MMAPPED_CHUNKS, RSS_PYMALLOC_ARENAS,
+		RSS_OTHER_ANON, RSS_FILE_COW, RSS_KIND_COUNT };
+const char *rss_kind_name(enum rss_kind k);
+
+struct rss_region {
+	uint64_t mapped, resident, live, free, overhead;
+};
+
+struct owner_bytes {
+	char *owner;		/* "python:list", "numpy", "raw-malloc", ... */
+	uint64_t bytes;
+};
+
+struct trim_arena {
+	uint64_t top_trim, madvise;	/* resident bytes malloc_trim(0) would give back */
+};
+
+struct explain_info {
+	int done;
+	int have_residency;
+	uint64_t measured_anon, resident_anon;
+	struct rss_region regions[RSS_KIND_COUNT];
+	struct owner_bytes *owners;	/* largest first */
+	size_t nowners, owners_cap;
+	uint64_t trim_total;
+	struct trim_arena *trim;	/* one per arena */
+	int trim_top_blocked;		/* brk is not where the main heap ends */
+	struct pin *pins;		/* largest bytes first */
+	size_t npins, pins_cap;
+};
+
 /* Index over chunks[]: chunks that tile memory without gaps form a run;
  * a run of more than one chunk has, per 4 KiB page, the index of the chunk
  * holding the page's first byte.  Lookups cost one binary search over runs
@@ -356,6 +408,7 @@ struct heap_model {
 	struct python_info py;
 	struct pymalloc_stats pym;
 	struct numpy_info np;
+	struct explain_info ex;
 	struct address_info where;	/* command obj */
 	struct diagnostic *diags;
 	size_t ndiags, diags_cap;

@@ -270,6 +270,7 @@ static void count_owned(struct heap_model *m, struct np_array *a)
 			ts->buffers++;
 			ts->buffer_bytes += a->held;
 			ts->buffers_in_glibc++;
+			ts->buffer_bytes_in_glibc += a->held;
 			m->pym.owned_buffers++;
 			m->pym.unknown_blocks -= m->pym.unknown_blocks > 0;
 		}
@@ -280,6 +281,7 @@ static void count_owned(struct heap_model *m, struct np_array *a)
 		ts->buffers++;
 		ts->buffer_bytes += chunk_usable_size(m, dims);
 		ts->buffers_in_glibc++;
+		ts->buffer_bytes_in_glibc += chunk_usable_size(m, dims);
 		m->pym.owned_buffers++;
 		m->pym.unknown_blocks -= m->pym.unknown_blocks > 0;
 	}

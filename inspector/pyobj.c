@@ -301,6 +301,7 @@ static void own_buffer(struct census *c, struct py_type_stat *ts, uint64_t buf)
 	ts->buffers++;
 	ts->buffer_bytes += size;
 	ts->buffers_in_glibc += in_glibc != 0;
+	ts->buffer_bytes_in_glibc += in_glibc ? size : 0;
 	c->m->pym.owned_buffers++;
 }
 
@@ -347,10 +348,12 @@ static void record(struct census *c, int32_t idx, uint64_t obj, uint64_t bytes, 
 		ts->immortal++;	/* never collected: on no collectable GC list */
 	else
 		ts->tracked += tracked != 0;
-	if (in_pymalloc)
+	if (in_pymalloc) {
 		ts->in_pymalloc++;
-	else
+	} else {
 		ts->in_glibc++;
+		ts->bytes_in_glibc += bytes;
+	}
 	c->m->pym.objects++;
 	if (ts->is_ndarray) {
 		struct numpy_info *np = &c->m->np;

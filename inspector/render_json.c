@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "json.h"
+#include "render_explain.h"
 #include "render_numpy.h"
 
 #include <stdlib.h>
@@ -473,6 +474,12 @@ void render_json(FILE *out, const struct heap_model *m, const struct report *r)
 		totals_object(&j, &m->totals);
 		if (m->py.found && r->command == CMD_SUMMARY)
 			pymalloc_object(&j, m);
+		if (r->command == CMD_SUMMARY)
+			explain_json(&j, m);
+		break;
+	case CMD_EXPLAIN:
+		mp_object(&j, &m->mp);
+		explain_json(&j, m);
 		break;
 	case CMD_PYMALLOC:
 	case CMD_PYARENAS:

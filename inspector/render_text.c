@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "commands.h"
+#include "render_explain.h"
 #include "render_numpy.h"
 #include "util.h"
 
@@ -362,8 +363,14 @@ void render_text(FILE *out, const struct heap_model *m, const struct report *r)
 		totals_section(out, m);
 		if (r->command == CMD_SUMMARY && m->py.found)
 			pymalloc_section(out, m);
-		if (r->command == CMD_SUMMARY)
+		if (r->command == CMD_SUMMARY) {
 			numpy_text_summary(out, m);
+			explain_text_top(out, m, 5);
+		}
+		break;
+	case CMD_EXPLAIN:
+		header(out, m);
+		explain_text(out, m);
 		break;
 	case CMD_ARRAYS:
 	case CMD_ARRAY:

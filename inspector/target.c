@@ -180,11 +180,63 @@ int target_finish_regions(struct target *t)
 	return 0;
 }
 
+static const struct target_residency *residency_at(const struct target *t, uint64_t addr)
+{
+	size_t lo = 0, hi = t->nresidency;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct target_residency *r = &t->residency[mid];
+		if (addr < r->start)
+			hi = mid;
+		else if (addr >= r->end)
+			lo = mid + 1;
+		else
+			return r;
+	}
+	return NULL;
+}
+
+#define RES_PAGE 4096u
+
+uint64_t target_resident_bytes(const struct target *t, uint64_t start, uint64_t end)
+{
+	uint64_t total = 0;
+	while (start < end) {
+		const struct target_residency *r = residency_at(t, start);
+		uint64_t stop, page;
+		if (!r) {	/* skip to the next mapping with residency */
+			size_t lo = 0, hi = t->nresidency;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (t->residency[mid].start <= start)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			start = lo < t->nresidency && t->residency[lo].start < end ?
+					t->residency[lo].start : end;
+			continue;
+		}
+		stop = end < r->end ? end : r->end;
+		for (page = (start - r->start) / RES_PAGE; start < stop; page++) {
+			uint64_t page_end = r->start + (page + 1) * RES_PAGE;
+			uint64_t upto = page_end < stop ? page_end : stop;
+			if (r->bits[page / 8] & (1u << (page % 8)))
+				total += upto - start;
+			start = upto;
+		}
+	}
+	return total;
+}
+
 void target_free(struct target *t)
 {
 	size_t i;
 	if (!t)
 		return;
+	for (i = 0; t->residency_owned && i < t->nresidency; i++)
+		free((void *)t->residency[i].bits);
+	free(t->residency);
 	for (i = 0; i < t->nmaps; i++)
 		free((char *)t->maps[i].path);
 	for (i = 0; i < t->nowned; i++)

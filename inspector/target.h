@@ -47,6 +47,14 @@ struct target_thread {
 	uint64_t fs_base;		/* thread pointer (x86-64 %fs base) */
 };
 
+/* Which pages of one mapping were resident private anonymous memory (what
+ * RssAnon counts) at the pause, from /proc/PID/pagemap: present and not
+ * file-backed or shared. */
+struct target_residency {
+	uint64_t start, end;		/* the mapping */
+	const uint8_t *bits;		/* bit i: page start + i*4096 */
+};
+
 enum target_kind { TARGET_LIVE, TARGET_IMAGE };
 
 struct target {
@@ -62,6 +70,12 @@ struct target {
 	size_t nthreads;
 	uint64_t bytes_copied;		/* bytes held in regions */
 	double pause_seconds;		/* live: how long the process was stopped */
+	/* residency (live, and images from format 2); none in format-1 images */
+	int have_residency;
+	struct target_residency *residency;	/* sorted by start, private mappings */
+	size_t nresidency, residency_cap;
+	int residency_owned;		/* bits were malloc'd (live), else in storage */
+	uint64_t rss_anon;		/* RssAnon of /proc/PID/status at the pause, bytes */
 	/* backend storage: an image file mapped whole (munmap'd on free) */
 	void *storage;
 	size_t storage_len;
@@ -83,6 +97,11 @@ const struct target_region *target_region_at(const struct target *t, uint64_t ad
 
 /* The first region starting above ADDR, or NULL. */
 const struct target_region *target_next_region(const struct target *t, uint64_t addr);
+
+/* Bytes of [START, END) on pages that were resident private anonymous
+ * memory at the pause (a partly covered page counts for the part covered);
+ * 0 if residency is unknown. */
+uint64_t target_resident_bytes(const struct target *t, uint64_t start, uint64_t end);
 
 /* The mapping holding ADDR, or NULL. */
 const struct target_mapping *target_mapping_at(const struct target *t, uint64_t addr);

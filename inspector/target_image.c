@@ -3,7 +3,8 @@
  *
  * `heapinspect --dump-image FILE PID` writes what the live backend copied;
  * `--image FILE` reads it back, so walkers can be tested and fuzzed without
- * a process.  Format (little-endian, version 1):
+ * a process.  Format (little-endian, version 2; version 1 is the same
+ * without the residency section, and is still read):
  *
  *   "HEAPIMG1"                        8-byte magic
  *   u32 format version (1), u32 pid
@@ -12,6 +13,10 @@
  *   nthreads x { u64 tid, u64 fs_base }
  *   nregions x { u64 start, u64 end, u64 file_offset }
  *   region bytes at their file offsets
+ *   residency section (version 2), right after the last region's bytes:
+ *     u64 rss_anon, u64 nresidency,
+ *     nresidency x { u64 start, u64 end }   (sorted, page-aligned)
+ *     nresidency bitmaps of (pages / 8 + 1) bytes each (bit i: page i resident)
  *
  * Invariants: the loader trusts nothing.  Every count and offset is checked
  * against the file size before use, regions must be sorted, page-aligned
@@ -34,7 +39,8 @@
 #include <unistd.h>
 
 #define IMAGE_MAGIC "HEAPIMG1"
-#define IMAGE_VERSION 1u
+#define IMAGE_VERSION 2u
+#define IMAGE_VERSION_OLDEST 1u
 
 struct image_header {
 	char magic[8];
@@ -49,6 +55,26 @@ struct image_region {
 static int write_all(FILE *f, const void *p, size_t n)
 {
 	return fwrite(p, 1, n, f) == n ? 0 : -1;
+}
+
+static size_t bitmap_bytes(uint64_t start, uint64_t end)
+{
+	return (size_t)((end - start) / 4096 / 8 + 1);
+}
+
+static int write_residency(FILE *f, const struct target *t)
+{
+	uint64_t head[2] = { t->rss_anon, t->have_residency ? t->nresidency : 0 };
+	size_t i;
+	int bad = write_all(f, head, sizeof head);
+	for (i = 0; i < head[1]; i++) {
+		uint64_t range[2] = { t->residency[i].start, t->residency[i].end };
+		bad |= write_all(f, range, sizeof range);
+	}
+	for (i = 0; i < head[1]; i++)
+		bad |= write_all(f, t->residency[i].bits,
+				 bitmap_bytes(t->residency[i].start, t->residency[i].end));
+	return bad;
 }
 
 int target_write_image(const struct target *t, const char *path, char **err)
@@ -79,6 +105,7 @@ int target_write_image(const struct target *t, const char *path, char **err)
 	}
 	for (i = 0; i < t->nregions; i++)
 		bad |= write_all(f, t->regions[i].bytes, t->regions[i].end - t->regions[i].start);
+	bad |= write_residency(f, t);
 	if (fclose(f) != 0 || bad) {
 		*err = xasprintf("cannot write image %s: %s", path, strerror(errno));
 		return -1;
@@ -100,10 +127,10 @@ static uint64_t check_header(const struct image_header *h, uint64_t size,
 		*err = image_error(path, "bad magic");
 		return 0;
 	}
-	if (h->version != IMAGE_VERSION) {
+	if (h->version < IMAGE_VERSION_OLDEST || h->version > IMAGE_VERSION) {
 		*err = xasprintf("%s: memory image format version %u is not supported "
-				 "(this heapinspect reads version %u)", path, h->version,
-				 IMAGE_VERSION);
+				 "(this heapinspect reads versions %u to %u)", path, h->version,
+				 IMAGE_VERSION_OLDEST, IMAGE_VERSION);
 		return 0;
 	}
 	if (h->exe_len > size || h->maps_len > size || h->nthreads > size / 16 ||
@@ -117,6 +144,46 @@ static uint64_t check_header(const struct image_header *h, uint64_t size,
 		return 0;
 	}
 	return sizeof *h;
+}
+
+/* The residency section at POS (version 2). */
+static int load_residency(struct target *t, const unsigned char *base, uint64_t size,
+			  uint64_t pos, const char *path, char **err)
+{
+	uint64_t head[2], i, bits, prev_end = 0;
+	if (pos > size || size - pos < sizeof head) {
+		*err = image_error(path, "truncated residency section");
+		return -1;
+	}
+	memcpy(head, base + pos, sizeof head);
+	pos += sizeof head;
+	if (head[1] > (size - pos) / 16) {
+		*err = image_error(path, "residency count larger than the file");
+		return -1;
+	}
+	bits = pos + head[1] * 16;
+	t->residency = xcalloc(head[1] + 1, sizeof *t->residency);
+	for (i = 0; i < head[1]; i++) {
+		uint64_t range[2], len;
+		memcpy(range, base + pos + i * 16, sizeof range);
+		if (range[0] >= range[1] || range[0] % 4096 || range[1] % 4096 ||
+		    range[0] < prev_end || range[1] - range[0] > (1ull << 47)) {
+			*err = image_error(path, "a residency range is out of order");
+			return -1;
+		}
+		len = bitmap_bytes(range[0], range[1]);
+		if (bits > size || len > size - bits) {
+			*err = image_error(path, "truncated residency bitmaps");
+			return -1;
+		}
+		prev_end = range[1];
+		t->residency[i] = (struct target_residency){ range[0], range[1], base + bits };
+		bits += len;
+	}
+	t->nresidency = head[1];
+	t->rss_anon = head[0];
+	t->have_residency = 1;
+	return 0;
 }
 
 static int load_regions(struct target *t, const unsigned char *base, uint64_t size,
@@ -135,6 +202,17 @@ static int load_regions(struct target *t, const unsigned char *base, uint64_t si
 		target_add_region(t, r.start, r.end, base + r.offset);
 	}
 	return 0;
+}
+
+/* Where the region bytes end: the writer puts them right after the region
+ * table, in order. */
+static uint64_t after_regions(const struct target *t, uint64_t table, uint64_t nregions)
+{
+	uint64_t end = table + nregions * sizeof(struct image_region);
+	size_t i;
+	for (i = 0; i < t->nregions; i++)
+		end += t->regions[i].end - t->regions[i].start;
+	return end;
 }
 
 struct target *target_open_image(const char *path, char **err)
@@ -189,6 +267,10 @@ struct target *target_open_image(const char *path, char **err)
 	}
 	t->nthreads = h.nthreads;
 	if (load_regions(t, base, (uint64_t)st.st_size, pos, h.nregions, path, err) < 0)
+		goto fail;
+	if (h.version >= 2 &&
+	    load_residency(t, base, (uint64_t)st.st_size, after_regions(t, pos, h.nregions),
+			   path, err) < 0)
 		goto fail;
 	if (target_finish_regions(t) < 0) {
 		*err = image_error(path, "overlapping regions");

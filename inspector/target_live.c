@@ -49,6 +49,7 @@
 #define STOP_TIMEOUT_MS 5000
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAPPED (1ull << 62)
+#define PM_FILE (1ull << 61)	/* file page or shared anonymous */
 
 /* Threads we hold; global so the signal handlers can let them go. */
 struct held_thread {
@@ -686,25 +687,62 @@ static unsigned char *destination_for(struct target *t, struct dest *d, size_t n
 	return map_buffer(t, m->end - m->start);
 }
 
-/* During the pause: copy every mapping by its plan, recomputed now. */
+/* Which pages of M are resident private anonymous memory, from its
+ * pagemap (PAGEMAP may be NULL: then it is read here). */
+static void record_residency(struct target *t, struct copier *c, const struct target_mapping *m,
+			     const uint64_t *pagemap)
+{
+	size_t npages = (m->end - m->start) / PAGE, i;
+	uint64_t *own = pagemap ? NULL : read_pagemap(c->pid, m);
+	struct target_residency *r;
+	uint8_t *bits;
+	if (!pagemap && !(pagemap = own))
+		return;
+	bits = xcalloc(npages / 8 + 1, 1);
+	for (i = 0; i < npages; i++)
+		if ((pagemap[i] & PM_PRESENT) && !(pagemap[i] & PM_FILE))
+			bits[i / 8] |= (uint8_t)(1u << (i % 8));
+	r = ARRAY_PUSH(t->residency, t->nresidency, t->residency_cap);
+	*r = (struct target_residency){ m->start, m->end, bits };
+	free(own);
+}
+
+/* RssAnon of /proc/PID/status, in bytes (0 if unreadable). */
+static uint64_t read_rss_anon(pid_t pid)
+{
+	char value[64];
+	unsigned long long kb;
+	if (proc_status_field(pid, "RssAnon", value, sizeof value) < 0 ||
+	    sscanf(value, "%llu", &kb) != 1)
+		return 0;
+	return (uint64_t)kb * 1024;
+}
+
+/* During the pause: copy every mapping by its plan, recomputed now, and
+ * note the residency of every private mapping. */
 static void copy_mappings(struct target *t, struct copier *c, struct dest *d, size_t ndest)
 {
 	size_t i, k;
+	t->have_residency = t->residency_owned = 1;
 	for (i = 0; i < t->nmaps; i++) {
 		const struct target_mapping *m = &t->maps[i];
-		uint64_t *pagemap;
+		uint64_t *pagemap = NULL;
 		struct span *spans;
 		size_t nspans;
 		unsigned char *buf;
-		if (!should_copy(m, t))
-			continue;
-		buf = destination_for(t, d, ndest, m);
-		nspans = plan_mapping(c, m, &pagemap, &spans);
-		for (k = 0; k < nspans; k++)
-			copy_range(t, c, buf, m->start, spans[k].start, spans[k].end, pagemap);
-		free(spans);
+		if (should_copy(m, t)) {
+			buf = destination_for(t, d, ndest, m);
+			nspans = plan_mapping(c, m, &pagemap, &spans);
+			for (k = 0; k < nspans; k++)
+				copy_range(t, c, buf, m->start, spans[k].start, spans[k].end,
+					   pagemap);
+			free(spans);
+		}
+		if (!m->shared && !is_special(m->path))
+			record_residency(t, c, m, pagemap);
 		free(pagemap);
 	}
+	t->rss_anon = read_rss_anon(c->pid);
 }
 
 /* Destinations prepared for mappings that were gone at the pause. */
