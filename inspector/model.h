@@ -313,6 +313,7 @@ struct numpy_info {
 	const struct numpy_layout *layout;
 	unsigned long abi_version, api_version;
 	uint64_t ndarray_type;		/* &PyArray_Type */
+	uint64_t descr_type;		/* &PyArrayDescr_Type (numpy.dtype), 0 if not found */
 	const char *type_method;	/* "symbol" | "PyArray_API" | "tp_name" */
 	struct np_array *arrays;
 	size_t narrays, arrays_cap;

@@ -73,15 +73,22 @@ static void dtype_string(struct np_array *a, int unit, int num)
 		snprintf(a->dtype + n, sizeof a->dtype - (size_t)n, "[%d%s]", num, units[unit]);
 }
 
-static int read_descr(const struct target *t, const struct numpy_layout *L, struct np_array *a)
+#define DTYPE_KINDS "?biufcmMOSUVT"	/* dtype.kind values (T: 2.x StringDType) */
+#define DTYPE_ORDERS "<>=|"
+
+static int read_descr(const struct target *t, const struct heap_model *m, struct np_array *a)
 {
+	const struct numpy_layout *L = m->np.layout;
 	const unsigned char *d = target_view(t, a->descr, (size_t)L->descr_elsize + 8);
 	uint64_t elsize = 0, meta;
 	int32_t unit = -1, num = 1;
-	if (!d)
+	if (!d || !numpy_is_descr(t, m, a->descr))
 		return -1;
 	a->kind = (char)d[L->descr_kind];
 	a->byteorder = (char)d[L->descr_byteorder];
+	if (!a->kind || !strchr(DTYPE_KINDS, a->kind) || !a->byteorder ||
+	    !strchr(DTYPE_ORDERS, a->byteorder))
+		return -1;
 	memcpy(&elsize, d + L->descr_elsize, (size_t)L->descr_elsize_size);
 	if (L->descr_elsize_size == 4)
 		elsize = (uint64_t)(int64_t)(int32_t)elsize;
@@ -114,7 +121,7 @@ static int read_array(const struct target *t, const struct heap_model *m, struct
 	memcpy(&a->descr, o + L->array_descr, 8);
 	memcpy(&a->flags, o + L->array_flags, 4);
 	memcpy(&a->refcnt, o + m->py.layout->pyobject_refcnt, 8);
-	if (nd < 0 || nd > MAX_NDIM || read_descr(t, L, a) < 0)
+	if (nd < 0 || nd > MAX_NDIM || read_descr(t, m, a) < 0)
 		return -1;
 	a->nd = nd;
 	a->shape = xcalloc(2 * (size_t)nd + 1, sizeof *a->shape);
@@ -185,7 +192,9 @@ static void place_in_mapping(const struct target *t, struct np_buffer *b, uint64
 	b->size = mp->end - mp->start;
 	b->offset = data - mp->start;
 	b->path = xstrdup(mp->path);
-	if (is_anonymous_path(mp->path))
+	if (!strcmp(mp->path, "[heap]") || !strcmp(mp->path, "[stack]"))
+		b->kind = NPBUF_UNKNOWN;	/* the brk heap outside any chunk, or a stack */
+	else if (is_anonymous_path(mp->path))
 		b->kind = NPBUF_ANON_MAPPING;
 	else if (!mp->shared && is_module_data(t, mp))
 		b->kind = NPBUF_STATIC;
@@ -229,6 +238,44 @@ static int32_t object_type(const struct target *t, struct heap_model *m, uint64_
 	return python_type_register(t, m, type);
 }
 
+/* Owners: the end of each array's .base chain through arrays.  Each array
+ * is resolved once (memoised), so a long chain or a cycle costs linear
+ * time; a cycle gets one diagnostic and its arrays own themselves. */
+static void resolve_owners(struct heap_model *m)
+{
+	enum { UNSEEN, ON_PATH, DONE };
+	size_t n = m->np.narrays, i, *path = xmalloc((n + 1) * sizeof *path);
+	uint8_t *state = xcalloc(n + 1, 1);
+	for (i = 0; i < n; i++) {
+		size_t len = 0, k = i;
+		const struct np_array *end;
+		while (state[k] == UNSEEN && m->np.arrays[k].base_array >= 0) {
+			state[k] = ON_PATH;
+			path[len++] = k;
+			k = (size_t)m->np.arrays[k].base_array;
+		}
+		if (state[k] == ON_PATH) {
+			model_diag(m, DIAG_WARNING, m->np.arrays[k].addr, "ndarray 0x%llx: .base "
+				   "chain has a cycle", (unsigned long long)m->np.arrays[k].addr);
+			m->np.arrays[k].base_array = -1;	/* break it: k owns itself */
+		}
+		end = &m->np.arrays[k];
+		if (state[k] != DONE) {	/* k ends the chain */
+			m->np.arrays[k].owner = end->base ? end->base : end->addr;
+			m->np.arrays[k].owner_type = end->base ? end->base_type : end->type;
+			state[k] = DONE;
+		}
+		while (len) {
+			struct np_array *a = &m->np.arrays[path[--len]];
+			a->owner = end->owner;
+			a->owner_type = end->owner_type;
+			state[path[len]] = DONE;
+		}
+	}
+	free(path);
+	free(state);
+}
+
 /* Base links and owners: the chain of .base through arrays, bounded. */
 static void follow_bases(const struct target *t, struct heap_model *m)
 {
@@ -244,17 +291,7 @@ static void follow_bases(const struct target *t, struct heap_model *m)
 			target_read_u64(t, a->base + (uint64_t)m->py.layout->pyobject_refcnt,
 					&a->base_refcnt);
 	}
-	for (i = 0; i < m->np.narrays; i++) {
-		struct np_array *a = &m->np.arrays[i], *end = a;
-		size_t steps = 0;
-		while (end->base_array >= 0 && steps++ < m->np.narrays)
-			end = &m->np.arrays[end->base_array];
-		if (end->base_array >= 0)
-			model_diag(m, DIAG_WARNING, a->addr, "ndarray 0x%llx: .base chain has a cycle",
-				   (unsigned long long)a->addr);
-		a->owner = end->base ? end->base : end->addr;
-		a->owner_type = end->base ? end->base_type : end->type;
-	}
+	resolve_owners(m);
 }
 
 /* An owned buffer (and the dims allocation) counted as the array type's. */
@@ -265,7 +302,9 @@ static void count_owned(struct heap_model *m, struct np_array *a)
 	if (a->flags & (uint32_t)m->np.layout->flag_owndata) {
 		int glibc = a->buffer.kind == NPBUF_GLIBC_CHUNK ||
 			    a->buffer.kind == NPBUF_MMAPPED_CHUNK;
-		a->held = glibc ? a->buffer.usable : a->buffer.size;
+		/* a buffer outside malloc holds what it shows, not its whole mapping */
+		a->held = glibc ? a->buffer.usable :
+			  a->buffer.kind == NPBUF_PYMALLOC_BLOCK ? a->buffer.size : a->nbytes;
 		if (glibc && !a->buffer.offset) {
 			ts->buffers++;
 			ts->buffer_bytes += a->held;
@@ -307,24 +346,39 @@ void numpy_walk(const struct target *t, struct heap_model *m)
 	follow_bases(t, m);
 }
 
+/* request2size(): what malloc compares with mmap_threshold. */
+static uint64_t request_to_chunk_size(const struct heap_model *m, uint64_t n)
+{
+	const struct glibc_layout *G = m->glibc.layout;
+	uint64_t size = align_up(n + (uint64_t)G->size_sz, (uint64_t)G->malloc_alignment);
+	return size < (uint64_t)G->minsize ? (uint64_t)G->minsize : size;
+}
+
 const char *numpy_buffer_reason(const struct heap_model *m, const struct np_array *a,
 				char *buf, size_t len)
 {
 	uint64_t request = a->nbytes ? a->nbytes : 1, thr = m->mp.mmap_threshold;
+	uint64_t size = request_to_chunk_size(m, request);
 	const char *dyn = m->mp.mmap_threshold_dynamic ?
 		" (dynamic: raised by a free of an mmapped chunk)" : "";
 	buf[0] = 0;
 	if (!(a->flags & (uint32_t)m->np.layout->flag_owndata))
 		return buf;
 	if (a->buffer.kind == NPBUF_MMAPPED_CHUNK)
-		snprintf(buf, len, request >= thr ? "%llu B >= mmap threshold %llu%s: its own mmap"
-				   : "%llu B < mmap threshold %llu%s now: mmapped before the "
-				     "threshold was raised",
-			 (unsigned long long)request, (unsigned long long)thr, dyn);
+		snprintf(buf, len, size >= thr ? "%llu B (chunk %llu) >= mmap threshold %llu%s: "
+						 "its own mmap"
+					       : "%llu B (chunk %llu) < mmap threshold %llu%s now: "
+						 "mmapped before the threshold was raised",
+			 (unsigned long long)request, (unsigned long long)size,
+			 (unsigned long long)thr, dyn);
 	else if (a->buffer.kind == NPBUF_GLIBC_CHUNK)
-		snprintf(buf, len, request < thr ? "%llu B < mmap threshold %llu%s: from arena %d's heap"
-				   : "%llu B >= mmap threshold %llu%s, yet from arena %d's heap "
-				     "(realloc, n_mmaps_max, or mmap failed)",
-			 (unsigned long long)request, (unsigned long long)thr, dyn, a->buffer.arena);
+		snprintf(buf, len, size < thr ? "%llu B (chunk %llu) < mmap threshold %llu%s: from "
+						"arena %d's heap"
+					      : "%llu B (chunk %llu) >= mmap threshold %llu%s, yet from "
+						"arena %d's heap: a free chunk or the top was large "
+						"enough (the threshold is only consulted when the "
+						"heap must grow)",
+			 (unsigned long long)request, (unsigned long long)size,
+			 (unsigned long long)thr, dyn, a->buffer.arena);
 	return buf;
 }

@@ -23,6 +23,10 @@ int numpy_locate(const struct target *t, struct symbols *syms, struct heap_model
 /* Is the type object at TYPE numpy.ndarray or a subclass of it? */
 int numpy_is_array_type(const struct target *t, const struct heap_model *m, uint64_t type);
 
+/* Is DESCR a dtype object (its type numpy.dtype or a subclass)?  1 when
+ * numpy.dtype itself was not found. */
+int numpy_is_descr(const struct target *t, const struct heap_model *m, uint64_t descr);
+
 /* Read the arrays the census collected, follow bases, place buffers. */
 void numpy_walk(const struct target *t, struct heap_model *m);
 

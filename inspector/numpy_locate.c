@@ -25,18 +25,19 @@
 
 #define NUMPY_MODULE "_multiarray_umath"
 #define NDARRAY_NAME "numpy.ndarray"
-#define MAX_BASE_DEPTH 64
+#define DESCR_NAME "numpy.dtype"
+#define MAX_TP_BASE_DEPTH 64
 
 /* The constant a `return CONSTANT;` function at FN returns, from its code. */
 static int returned_constant(Dwfl_Module *mod, uint64_t fn, unsigned long *out)
 {
 	static const unsigned char endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
-	unsigned char code[10];
+	unsigned char code[10] = { 0 };
 	size_t at = 0;
-	if (symbols_read_file_bytes(mod, fn, code, sizeof code) < 0 &&
-	    symbols_read_file_bytes(mod, fn, code, 6) < 0)
+	int whole = symbols_read_file_bytes(mod, fn, code, sizeof code) == 0;
+	if (!whole && symbols_read_file_bytes(mod, fn, code, 6) < 0)
 		return -1;
-	if (!memcmp(code, endbr64, sizeof endbr64))
+	if (whole && !memcmp(code, endbr64, sizeof endbr64))
 		at = sizeof endbr64;
 	if (code[at] != 0xb8 || code[at + 5] != 0xc3)	/* mov $imm32,%eax; ret */
 		return -1;
@@ -62,23 +63,27 @@ static int string_equals(const struct target *t, uint64_t addr, const char *s)
 	return p && !memcmp(p, s, n);
 }
 
-/* Is TYPE PyArray_Type itself, by the checks in the header comment? */
-static int is_ndarray_type(const struct target *t, const struct heap_model *m, uint64_t type)
+/* Is TYPE a type object (its type is PyType_Type) named NAME? */
+static int is_named_type(const struct target *t, const struct heap_model *m, uint64_t type,
+			 const char *name)
 {
 	const struct python_layout *P = m->py.layout;
-	uint64_t meta, name, basicsize;
+	uint64_t meta, name_ptr;
 	return type && !(type % 8) &&
 	       target_read_u64(t, type + (uint64_t)P->pyobject_type, &meta) == 0 &&
 	       meta == m->py.type_type &&
-	       target_read_u64(t, type + (uint64_t)P->typeobject_tp_name, &name) == 0 &&
-	       string_equals(t, name, NDARRAY_NAME) &&
-	       target_read_u64(t, type + (uint64_t)P->typeobject_tp_basicsize, &basicsize) == 0 &&
-	       basicsize == (uint64_t)m->np.layout->array_sizeof;
+	       target_read_u64(t, type + (uint64_t)P->typeobject_tp_name, &name_ptr) == 0 &&
+	       string_equals(t, name_ptr, name);
 }
 
-static int module_maps(const struct target *t, const char *path, size_t i)
+/* Is TYPE PyArray_Type itself, by the checks in the header comment? */
+static int is_ndarray_type(const struct target *t, const struct heap_model *m, uint64_t type)
 {
-	return !strcmp(t->maps[i].path, path);
+	uint64_t basicsize;
+	return is_named_type(t, m, type, NDARRAY_NAME) &&
+	       target_read_u64(t, type + (uint64_t)m->py.layout->typeobject_tp_basicsize,
+			       &basicsize) == 0 &&
+	       basicsize == (uint64_t)m->np.layout->array_sizeof;
 }
 
 /* Scan MOD's writable mappings for a type whose tp_name points at a
@@ -90,7 +95,7 @@ static uint64_t ndarray_type_by_name(const struct target *t, const struct heap_m
 	for (i = 0; i < t->nmaps; i++) {
 		const struct target_mapping *mp = &t->maps[i];
 		uint64_t a;
-		if (!module_maps(t, m->np.module, i) || !(mp->prot & TARGET_PROT_WRITE))
+		if (strcmp(mp->path, m->np.module) || !(mp->prot & TARGET_PROT_WRITE))
 			continue;
 		for (a = mp->start; a + 8 <= mp->end; a += 8) {
 			uint64_t name;
@@ -117,6 +122,10 @@ static int find_layout(const struct target *t, Dwfl_Module *mod, uint64_t api,
 		       struct heap_model *m)
 {
 	const struct numpy_layout *first = &numpy_layouts[0];
+	uint64_t slot0;
+	if (target_read_u64(t, api, &slot0) < 0)
+		return fail(m, xasprintf("NumPy's PyArray_API table in %s was not copied "
+					 "(unreadable memory)", m->np.module));
 	if (api_constant(t, mod, api, first->api_slot_cversion, &m->np.abi_version) < 0 ||
 	    api_constant(t, mod, api, first->api_slot_feature_version, &m->np.api_version) < 0)
 		return fail(m, xasprintf("unknown NumPy version: PyArray_API's version functions "
@@ -151,6 +160,9 @@ static int find_ndarray_type(const struct target *t, Dwfl_Module *mod, uint64_t 
 		return fail(m, xasprintf("numpy.ndarray's type object not found in %s",
 					 m->np.module));
 	m->np.ndarray_type = type;
+	if (target_read_u64(t, api + 8 * (uint64_t)m->np.layout->api_slot_descr_type, &type) == 0 &&
+	    is_named_type(t, m, type, DESCR_NAME))
+		m->np.descr_type = type;
 	return 0;
 }
 
@@ -189,16 +201,30 @@ int numpy_locate(const struct target *t, struct symbols *syms, struct heap_model
 	return 1;
 }
 
-int numpy_is_array_type(const struct target *t, const struct heap_model *m, uint64_t type)
+/* Does TYPE's tp_base chain reach BASE (bounded)? */
+static int is_subtype(const struct target *t, const struct heap_model *m, uint64_t type,
+		      uint64_t base)
 {
 	int depth;
-	if (!m->np.found)
-		return 0;
-	for (depth = 0; type && depth < MAX_BASE_DEPTH; depth++) {
-		if (type == m->np.ndarray_type)
+	for (depth = 0; type && depth < MAX_TP_BASE_DEPTH; depth++) {
+		if (type == base)
 			return 1;
 		if (target_read_u64(t, type + (uint64_t)m->py.layout->typeobject_tp_base, &type) < 0)
 			return 0;
 	}
 	return 0;
+}
+
+int numpy_is_array_type(const struct target *t, const struct heap_model *m, uint64_t type)
+{
+	return m->np.found && is_subtype(t, m, type, m->np.ndarray_type);
+}
+
+int numpy_is_descr(const struct target *t, const struct heap_model *m, uint64_t descr)
+{
+	uint64_t type;
+	if (!m->np.descr_type)
+		return 1;	/* not known: the descr's own fields are still checked */
+	return target_read_u64(t, descr + (uint64_t)m->py.layout->pyobject_type, &type) == 0 &&
+	       is_subtype(t, m, type, m->np.descr_type);
 }

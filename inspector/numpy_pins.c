@@ -21,6 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A pin is worth reporting when the views keep at least a page they do not
+ * show, and more than they show: malloc slack and header bytes of a full
+ * view are not pins. */
+#define MIN_PINNED 4096u
+
 static const struct heap_model *sort_model;
 
 /* Order of array indexes: by base address, views first. */
@@ -80,7 +85,7 @@ static void add_pin(struct heap_model *m, const size_t *order, size_t first, siz
 	if (pin.visible_bytes > pin.base_bytes)
 		pin.visible_bytes = pin.base_bytes;
 	pin.pinned_bytes = pin.base_bytes - pin.visible_bytes;
-	if (!pin.pinned_bytes) {
+	if (pin.pinned_bytes < MIN_PINNED || pin.pinned_bytes < pin.visible_bytes) {
 		free(pin.views);
 		return;
 	}

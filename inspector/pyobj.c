@@ -554,6 +554,8 @@ int32_t python_type_register(const struct target *t, struct heap_model *m, uint6
 	for (i = 0; i < m->pym.ntypes; i++)
 		if (m->pym.types[i].type == type)
 			return (int32_t)i;
+	for (i = 0; i < m->pym.ntypes; i++)	/* no metatype is added twice */
+		cache_put(&c, m->pym.types[i].type, (int32_t)i);
 	idx = type_index(&c, type, 0);
 	free(c.keys);
 	free(c.vals);

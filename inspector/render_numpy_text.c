@@ -34,14 +34,22 @@ void numpy_text_summary(FILE *out, const struct heap_model *m)
 	if (!m->np.found)
 		return;
 	version_line(out, m);
-	fprintf(out, "  %zu arrays, %llu own their data: %s; %zu views pin more than they show\n",
+	fprintf(out, "  %zu arrays, %llu own their data: %s; %zu buffers kept alive by views that "
+		"show much less of them\n",
 		m->np.narrays, (unsigned long long)m->np.owned_buffers,
 		format_bytes(m->np.owned_bytes, b, sizeof b), m->np.npins);
-	fprintf(out, "  NumPy caches (%s): %llu data buffers %s, %llu dims blocks %s\n",
-		m->np.cache_method, (unsigned long long)m->np.cache_data.count,
-		format_bytes(m->np.cache_data.bytes, b, sizeof b),
-		(unsigned long long)m->np.cache_dims.count,
-		format_bytes(m->np.cache_dims.bytes, c, sizeof c));
+	if (!m->np.datacache && !m->np.dimcache) {
+		fprintf(out, "  NumPy caches: not found\n");
+		return;
+	}
+	fprintf(out, "  NumPy caches (by %s): %llu data buffers %s, ", m->np.cache_method,
+		(unsigned long long)m->np.cache_data.count,
+		format_bytes(m->np.cache_data.bytes, b, sizeof b));
+	if (m->np.dimcache)
+		fprintf(out, "%llu dims blocks %s\n", (unsigned long long)m->np.cache_dims.count,
+			format_bytes(m->np.cache_dims.bytes, c, sizeof c));
+	else
+		fprintf(out, "dims cache not found\n");
 }
 
 static void shape_string(const struct np_array *a, char *buf, size_t len)

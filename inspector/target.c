@@ -3,9 +3,9 @@
  * mapping lookup, bounds-checked reads, /proc/PID/maps parsing.
  *
  * Invariant: lookups are binary searches over sorted, non-overlapping
- * arrays; a read that straddles two regions fails even if both are held
- * (regions are whole mappings or whole pieces of them, so a walker never
- * legitimately needs that).
+ * arrays.  target_view() never straddles two regions; target_read() does
+ * when they touch (a module's .data mapping and the .bss mapping after
+ * it), and on failure leaves its output zeroed, never half-read.
  */
 #include "config.h"
 
@@ -81,8 +81,10 @@ int target_read(const struct target *t, uint64_t addr, void *out, size_t len)
 	while (len) {	/* across regions that touch (e.g. .data then .bss) */
 		const struct target_region *r = target_region_at(t, addr);
 		size_t n;
-		if (!r)
+		if (!r) {
+			memset(out, 0, o - (unsigned char *)out + len);	/* nothing half-read */
 			return -1;
+		}
 		n = r->end - addr < len ? (size_t)(r->end - addr) : len;
 		memcpy(o, r->bytes + (addr - r->start), n);
 		o += n;

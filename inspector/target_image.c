@@ -13,10 +13,11 @@
  *   nthreads x { u64 tid, u64 fs_base }
  *   nregions x { u64 start, u64 end, u64 file_offset }
  *   region bytes at their file offsets
- *   residency section (version 2), right after the last region's bytes:
+ *   residency section (version 2), after the region bytes:
  *     u64 rss_anon, u64 nresidency,
  *     nresidency x { u64 start, u64 end }   (sorted, page-aligned)
  *     nresidency bitmaps of (pages / 8 + 1) bytes each (bit i: page i resident)
+ *   footer (version 2): u64 offset of the residency section, "HIRESID2"
  *
  * Invariants: the loader trusts nothing.  Every count and offset is checked
  * against the file size before use, regions must be sorted, page-aligned
@@ -41,6 +42,7 @@
 #define IMAGE_MAGIC "HEAPIMG1"
 #define IMAGE_VERSION 2u
 #define IMAGE_VERSION_OLDEST 1u
+#define FOOTER_MAGIC "HIRESID2"
 
 struct image_header {
 	char magic[8];
@@ -62,7 +64,7 @@ static size_t bitmap_bytes(uint64_t start, uint64_t end)
 	return (size_t)((end - start) / 4096 / 8 + 1);
 }
 
-static int write_residency(FILE *f, const struct target *t)
+static int write_residency(FILE *f, const struct target *t, uint64_t offset)
 {
 	uint64_t head[2] = { t->rss_anon, t->have_residency ? t->nresidency : 0 };
 	size_t i;
@@ -74,6 +76,8 @@ static int write_residency(FILE *f, const struct target *t)
 	for (i = 0; i < head[1]; i++)
 		bad |= write_all(f, t->residency[i].bits,
 				 bitmap_bytes(t->residency[i].start, t->residency[i].end));
+	bad |= write_all(f, &offset, sizeof offset);
+	bad |= write_all(f, FOOTER_MAGIC, 8);
 	return bad;
 }
 
@@ -105,7 +109,7 @@ int target_write_image(const struct target *t, const char *path, char **err)
 	}
 	for (i = 0; i < t->nregions; i++)
 		bad |= write_all(f, t->regions[i].bytes, t->regions[i].end - t->regions[i].start);
-	bad |= write_residency(f, t);
+	bad |= write_residency(f, t, offset);
 	if (fclose(f) != 0 || bad) {
 		*err = xasprintf("cannot write image %s: %s", path, strerror(errno));
 		return -1;
@@ -151,8 +155,8 @@ static int load_residency(struct target *t, const unsigned char *base, uint64_t 
 			  uint64_t pos, const char *path, char **err)
 {
 	uint64_t head[2], i, bits, prev_end = 0;
-	if (pos > size || size - pos < sizeof head) {
-		*err = image_error(path, "truncated residency section");
+	if (pos > size || size - pos < sizeof head + 16) {
+		*err = image_error(path, "truncated or missing residency section");
 		return -1;
 	}
 	memcpy(head, base + pos, sizeof head);
@@ -204,15 +208,15 @@ static int load_regions(struct target *t, const unsigned char *base, uint64_t si
 	return 0;
 }
 
-/* Where the region bytes end: the writer puts them right after the region
- * table, in order. */
-static uint64_t after_regions(const struct target *t, uint64_t table, uint64_t nregions)
+/* Where the footer says the residency section is (past the end if there
+ * is no valid footer: load_residency() then says so). */
+static uint64_t residency_offset(const unsigned char *base, off_t size)
 {
-	uint64_t end = table + nregions * sizeof(struct image_region);
-	size_t i;
-	for (i = 0; i < t->nregions; i++)
-		end += t->regions[i].end - t->regions[i].start;
-	return end;
+	uint64_t offset;
+	if (size < 16 || memcmp(base + size - 8, FOOTER_MAGIC, 8) != 0)
+		return (uint64_t)size;
+	memcpy(&offset, base + size - 16, 8);
+	return offset <= (uint64_t)size - 16 ? offset : (uint64_t)size;
 }
 
 struct target *target_open_image(const char *path, char **err)
@@ -269,7 +273,7 @@ struct target *target_open_image(const char *path, char **err)
 	if (load_regions(t, base, (uint64_t)st.st_size, pos, h.nregions, path, err) < 0)
 		goto fail;
 	if (h.version >= 2 &&
-	    load_residency(t, base, (uint64_t)st.st_size, after_regions(t, pos, h.nregions),
+	    load_residency(t, base, (uint64_t)st.st_size, residency_offset(base, st.st_size),
 			   path, err) < 0)
 		goto fail;
 	if (target_finish_regions(t) < 0) {

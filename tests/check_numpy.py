@@ -206,10 +206,14 @@ def expected_counts(truth):
             "owned_bytes": sum(r["held_bytes"] for r in owned)}
 
 
+MIN_PINNED = 4096  # inspector/numpy_pins.c
+
+
 def expected_views(truth):
     """base address -> the views entry heapinspect must print for it, for
-    every ndarray that owns its data and has views that see less of its
-    buffer than its usable size."""
+    every ndarray that owns its data and whose views leave unseen at least
+    a page (MIN_PINNED) of its buffer's usable size, and more than they see
+    (malloc slack and full views are not pins)."""
     by_base = {}
     for r in truth["arrays"]:
         if r["base"]:
@@ -221,7 +225,8 @@ def expected_views(truth):
             continue
         entry = view_entry(base, b["type"], b["held_bytes"], b["refcnt"],
                            views)
-        if entry["pinned_bytes"] > 0:
+        if (entry["pinned_bytes"] >= MIN_PINNED
+                and entry["pinned_bytes"] >= entry["visible_bytes"]):
             out[base] = entry
     return out
 

@@ -22,7 +22,9 @@ banners).  Python 3 standard library only.
 S.json and C.json are heapinspect's `summary --json` and `chunks --json`
 reports of IN (IMAGE); the addresses patched come from them.
 
-Image format (inspector/target_image.c, little-endian, version 1):
+Image format (inspector/target_image.c, little-endian, versions 1 and 2;
+version 2 adds a residency section after the region bytes and a footer
+{u64 section offset, "HIRESID2"}, carried over unchanged):
   "HEAPIMG1", u32 version, u32 pid, u64 exe_len, maps_len, nthreads, nregions,
   exe bytes, maps text, nthreads x {u64 tid, fs_base},
   nregions x {u64 start, end, file_offset}, region bytes.
@@ -40,6 +42,7 @@ THREAD = struct.Struct("<QQ")
 REGION = struct.Struct("<QQQ")
 U64 = struct.Struct("<Q")
 MAGIC = b"HEAPIMG1"
+FOOTER_MAGIC = b"HIRESID2"
 PAGE = 4096
 WRAP = 2**64 - 16  # an address just below 2^64, 16-aligned
 MMAPPED = 0x2  # IS_MMAPPED in a chunk's size field
@@ -61,8 +64,9 @@ class Image:
             head = f.read(HEADER.size)
             magic, version, self.pid, exe_len, maps_len, nthreads, nregions = \
                 HEADER.unpack(head)
-            if magic != MAGIC or version != 1:
-                raise ValueError(f"{path}: not a version 1 heapinspect image")
+            if magic != MAGIC or version not in (1, 2):
+                raise ValueError(f"{path}: not a version 1 or 2 heapinspect image")
+            self.version = version
             self.exe = f.read(exe_len)
             self.maps = f.read(maps_len).decode()
             self.threads = [list(THREAD.unpack(f.read(THREAD.size)))
@@ -72,6 +76,13 @@ class Image:
             self.regions = [list(REGION.unpack(f.read(REGION.size)))
                             for _ in range(nregions)]
         self.patches = {}  # address -> bytes, applied by save()
+        self.residency = b""  # version 2: the residency section, kept as is
+        if self.version == 2:
+            with open(path, "rb") as f:
+                data = f.read()
+            if data[-8:] != FOOTER_MAGIC:
+                raise ValueError(f"{path}: version 2 image without its footer")
+            self.residency = data[U64.unpack_from(data, len(data) - 16)[0]:-16]
 
     # --- reading and patching memory -------------------------------------
     def region_at(self, addr, length=1):
@@ -161,7 +172,7 @@ class Image:
                   + REGION.size * len(self.regions))
         new_offset = {}
         with open(self.path, "rb") as src, open(out, "wb") as dst:
-            dst.write(HEADER.pack(MAGIC, 1, self.pid, len(exe), len(maps),
+            dst.write(HEADER.pack(MAGIC, self.version, self.pid, len(exe), len(maps),
                                   len(self.threads), len(self.regions)))
             dst.write(exe + maps)
             for tid, fs_base in self.threads:
@@ -182,6 +193,8 @@ class Image:
                         left -= len(block)
                 else:
                     dst.write(source)
+            if self.version == 2:
+                dst.write(self.residency + U64.pack(offset) + FOOTER_MAGIC)
             for addr, patch in self.patches.items():
                 start = self.region_at(addr, len(patch))[0]
                 dst.seek(new_offset[start] + addr - start)
