@@ -163,7 +163,9 @@ static void numpy_cache_pin(const struct target *t, struct heap_model *m)
 		for (k = 0; k < m->np.buckets[i].count; k++) {
 			const struct chunk *c = model_chunk_of_mem(m, m->np.buckets[i].entries[k]);
 			if (c)
-				p->resident += target_resident_bytes(t, c->addr, c->addr + c->size);
+				p->resident += target_resident_bytes(t, chunk_mem(m, c),
+								     chunk_mem(m, c) +
+									     chunk_usable_size(m, c));
 		}
 }
 

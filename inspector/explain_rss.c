@@ -11,9 +11,9 @@
  * add up to resident_anon (other-anon is what the others leave); live +
  * free + overhead == resident in every row.  Within glibc heaps a chunk's
  * header is overhead, the rest live (in use) or free (tcache, fastbin,
- * bins, top); pymalloc live bytes are its used blocks.  Owners use the
- * census's allocation sizes (a live object's block is resident unless
- * swapped out).
+ * bins, top); pymalloc live bytes are its used blocks.  Owners count the
+ * resident bytes of each object's block or chunk and of the buffers it
+ * owns (NumPy data included), as the census and the NumPy walker met them.
  */
 #include "config.h"
 
@@ -171,8 +171,8 @@ static uint64_t minus(uint64_t a, uint64_t b)
 	return a > b ? a - b : 0;
 }
 
-/* Live bytes by owner: Python types (objects and the buffers they own,
- * NumPy data included), NumPy's caches, raw malloc (glibc live bytes no
+/* Live bytes by owner: Python types (objects and the buffers they own),
+ * NumPy arrays' own data buffers, NumPy's caches, raw malloc (glibc live bytes no
  * Python object claims), unrecognised pymalloc blocks, the rest. */
 static void owners(struct heap_model *m)
 {
@@ -183,9 +183,9 @@ static void owners(struct heap_model *m)
 	size_t *order = types_by_bytes(m), i;
 	for (i = 0; i < m->pym.ntypes; i++) {
 		const struct py_type_stat *ts = &m->pym.types[order[i]];
-		uint64_t bytes = ts->bytes + ts->buffer_bytes;
-		in_glibc += ts->bytes_in_glibc + ts->buffer_bytes_in_glibc;
-		in_pymalloc += bytes - ts->bytes_in_glibc - ts->buffer_bytes_in_glibc;
+		uint64_t bytes = ts->resident;
+		in_glibc += ts->resident_in_glibc;
+		in_pymalloc += ts->resident - ts->resident_in_glibc;
 		if (i < MAX_TYPE_OWNERS)
 			add_owner(m, xasprintf("python:%s", ts->name), bytes);
 		else
@@ -193,6 +193,8 @@ static void owners(struct heap_model *m)
 	}
 	free(order);
 	add_owner(m, xstrdup("python:(other types)"), rest);
+	add_owner(m, xstrdup("numpy"), m->np.owned_resident);	/* arrays' own data */
+	in_glibc += m->np.owned_resident;
 	cache = m->np.cache_data.bytes + m->np.cache_dims.bytes;
 	add_owner(m, xstrdup("numpy-cache"), cache);
 	add_owner(m, xstrdup("raw-malloc"), minus(glibc_live, in_glibc + cache));

@@ -170,6 +170,9 @@ struct py_type_stat {
 	uint64_t immortal;		/* 3.12+ immortal objects (never collected) */
 	uint64_t in_pymalloc, in_glibc;
 	uint64_t bytes_in_glibc;	/* of bytes, the objects in glibc chunks */
+	/* of bytes + buffer_bytes, what was resident at the pause (all, and in
+	 * glibc chunks); 0 when residency is unknown */
+	uint64_t resident, resident_in_glibc;
 	/* separately allocated buffers these objects own (list items, dict
 	 * and set tables, bytearray bytes): count and allocator bytes */
 	uint64_t buffers, buffer_bytes, buffers_in_glibc, buffer_bytes_in_glibc;
@@ -318,6 +321,7 @@ struct numpy_info {
 	struct np_array *arrays;
 	size_t narrays, arrays_cap;
 	uint64_t owned_buffers, owned_bytes;
+	uint64_t owned_resident;	/* of the owned glibc data buffers, resident */
 	const char *cache_method;	/* "symbol" | "heuristic" | "none" */
 	uint64_t datacache, dimcache;	/* addresses, 0 if not found */
 	struct count_bytes cache_data, cache_dims;

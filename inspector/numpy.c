@@ -295,7 +295,7 @@ static void follow_bases(const struct target *t, struct heap_model *m)
 }
 
 /* An owned buffer (and the dims allocation) counted as the array type's. */
-static void count_owned(struct heap_model *m, struct np_array *a)
+static void count_owned(const struct target *t, struct heap_model *m, struct np_array *a)
 {
 	struct py_type_stat *ts = &m->pym.types[a->type];
 	const struct chunk *dims = model_chunk_of_mem(m, a->dims_alloc);
@@ -310,6 +310,7 @@ static void count_owned(struct heap_model *m, struct np_array *a)
 			ts->buffer_bytes += a->held;
 			ts->buffers_in_glibc++;
 			ts->buffer_bytes_in_glibc += a->held;
+			m->np.owned_resident += target_resident_bytes(t, a->data, a->data + a->held);
 			m->pym.owned_buffers++;
 			m->pym.unknown_blocks -= m->pym.unknown_blocks > 0;
 		}
@@ -321,6 +322,7 @@ static void count_owned(struct heap_model *m, struct np_array *a)
 		ts->buffer_bytes += chunk_usable_size(m, dims);
 		ts->buffers_in_glibc++;
 		ts->buffer_bytes_in_glibc += chunk_usable_size(m, dims);
+		python_count_resident(t, ts, a->dims_alloc, chunk_usable_size(m, dims), 1);
 		m->pym.owned_buffers++;
 		m->pym.unknown_blocks -= m->pym.unknown_blocks > 0;
 	}
@@ -338,7 +340,7 @@ void numpy_walk(const struct target *t, struct heap_model *m)
 			continue;
 		}
 		place_buffer(t, m, a);
-		count_owned(m, a);
+		count_owned(t, m, a);
 	}
 	if (bad)
 		model_diag(m, DIAG_WARNING, 0, "%zu ndarray objects could not be read whole "

@@ -302,6 +302,7 @@ static void own_buffer(struct census *c, struct py_type_stat *ts, uint64_t buf)
 	ts->buffer_bytes += size;
 	ts->buffers_in_glibc += in_glibc != 0;
 	ts->buffer_bytes_in_glibc += in_glibc ? size : 0;
+	python_count_resident(c->t, ts, buf, size, in_glibc);
 	c->m->pym.owned_buffers++;
 }
 
@@ -354,6 +355,7 @@ static void record(struct census *c, int32_t idx, uint64_t obj, uint64_t bytes, 
 		ts->in_glibc++;
 		ts->bytes_in_glibc += bytes;
 	}
+	python_count_resident(c->t, ts, obj, bytes, !in_pymalloc);
 	c->m->pym.objects++;
 	if (ts->is_ndarray) {
 		struct numpy_info *np = &c->m->np;
@@ -560,4 +562,13 @@ int32_t python_type_register(const struct target *t, struct heap_model *m, uint6
 	free(c.keys);
 	free(c.vals);
 	return idx;
+}
+
+void python_count_resident(const struct target *t, struct py_type_stat *ts, uint64_t addr,
+			   uint64_t size, int in_glibc)
+{
+	uint64_t r = target_resident_bytes(t, addr, addr + size);
+	ts->resident += r;
+	if (in_glibc)
+		ts->resident_in_glibc += r;
 }

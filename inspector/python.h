@@ -45,6 +45,11 @@ int python_identify(const struct target *t, struct heap_model *m, uint64_t block
  * is not a type. */
 int32_t python_type_register(const struct target *t, struct heap_model *m, uint64_t type);
 
+/* Add the resident bytes of [ADDR, ADDR+SIZE) to TS (IN_GLIBC: a glibc
+ * chunk rather than a pymalloc block). */
+void python_count_resident(const struct target *t, struct py_type_stat *ts, uint64_t addr,
+			   uint64_t size, int in_glibc);
+
 /* Heuristic: the address of the arena_object vector, found from pool
  * headers in anonymous memory and a vector entry pointing at their arena;
  * 0 if not found.  *MAXARENAS gets its length (from its glibc chunk). */

@@ -13,7 +13,7 @@ static void pin_line(FILE *out, const struct heap_model *m, const struct pin *p,
 {
 	char what[512], release[512], b[64];
 	explain_pin_text(m, p, what, sizeof what, release, sizeof release);
-	fprintf(out, "%2zu. [%s] %s pinned: %s\n      -> %s\n", rank,
+	fprintf(out, "%2zu. [%s] %s pinned: %s -> %s\n", rank,
 		pin_kind_name((enum pin_kind)p->kind), format_bytes(p->bytes, b, sizeof b), what,
 		release);
 }
@@ -65,6 +65,23 @@ static void rss_section(FILE *out, const struct heap_model *m)
 			format_bytes(m->ex.owners[k].bytes, b[0], sizeof b[0]));
 }
 
+/* CPython's free lists keep dead objects' blocks allocated (details:
+ * command types). */
+static void free_lists_line(FILE *out, const struct heap_model *m)
+{
+	uint64_t tuples = 0;
+	unsigned k;
+	if (!m->pym.have_free_lists)
+		return;
+	for (k = 0; k < m->pym.free_tuple_sizes; k++)
+		tuples += m->pym.free_tuples[k];
+	fprintf(out, "CPython free lists hold %llu float, %llu list, %llu dict, %llu dict keys and "
+		"%llu tuple objects (dead, their blocks kept for reuse)\n",
+		(unsigned long long)m->pym.free_floats, (unsigned long long)m->pym.free_lists,
+		(unsigned long long)m->pym.free_dicts, (unsigned long long)m->pym.free_dictkeys,
+		(unsigned long long)tuples);
+}
+
 void explain_text(FILE *out, const struct heap_model *m)
 {
 	size_t a, i;
@@ -83,6 +100,7 @@ void explain_text(FILE *out, const struct heap_model *m)
 	if (m->ex.trim_top_blocked)
 		fprintf(out, "  (the break is not at the main heap's end: a foreign sbrk; the top "
 			"would not be trimmed)\n");
+	free_lists_line(out, m);
 	fprintf(out, "Pins, largest first:\n");
 	if (!m->ex.npins)
 		fprintf(out, "  none\n");

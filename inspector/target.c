@@ -184,7 +184,11 @@ int target_finish_regions(struct target *t)
 
 static const struct target_residency *residency_at(const struct target *t, uint64_t addr)
 {
+	static const struct target_residency *last;	/* lookups come in address runs */
 	size_t lo = 0, hi = t->nresidency;
+	if (last && last >= t->residency && last < t->residency + t->nresidency &&
+	    last->start <= addr && addr < last->end)
+		return last;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		const struct target_residency *r = &t->residency[mid];
@@ -193,7 +197,7 @@ static const struct target_residency *residency_at(const struct target *t, uint6
 		else if (addr >= r->end)
 			lo = mid + 1;
 		else
-			return r;
+			return last = r;
 	}
 	return NULL;
 }
