@@ -82,7 +82,9 @@ static const char *owner_text(const struct heap_model *m, const struct pin *p, c
 			      size_t len)
 {
 	const char *owner = owner_name(m, p);
-	if (!owner)
+	if (!owner && p->owner_note && p->kind == PIN_HEAP_TOP)
+		snprintf(buf, len, ", %s", p->owner_note);
+	else if (!owner)
 		snprintf(buf, len, "%s", "");
 	else if (p->owner_note)
 		snprintf(buf, len, ", %s of %s 0x%llx", p->owner_note, owner,

@@ -45,6 +45,10 @@ static void name_chunk_owner(const struct target *t, struct heap_model *m, const
 {
 	struct py_object_info obj;
 	size_t i;
+	if (m->py.found && m->py.arenas_vector && chunk_mem(m, c) == m->py.arenas_vector) {
+		p->owner_note = "pymalloc's arena table (arena_object[])";
+		return;
+	}
 	for (i = 0; i < m->np.narrays; i++)
 		if (m->np.arrays[i].buffer.alloc == c->addr && !m->np.arrays[i].buffer.offset &&
 		    (m->np.arrays[i].buffer.kind == NPBUF_GLIBC_CHUNK)) {

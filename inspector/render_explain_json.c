@@ -77,6 +77,8 @@ static void pin_object(struct json *j, const struct heap_model *m, const struct 
 	} else {
 		json_null(j, "owner");
 	}
+	if (p->owner_note)
+		json_string(j, "owner_note", p->owner_note);
 	if (p->arena >= 0)
 		json_int(j, "arena", p->arena);
 	if (p->kind == PIN_HEAP_TOP) {
