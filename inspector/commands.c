@@ -16,6 +16,7 @@ static const char *const names[CMD_COUNT] = {
 	[CMD_MP] = "mp",	   [CMD_PYMALLOC] = "pymalloc", [CMD_PYARENAS] = "pyarenas",
 	[CMD_TYPES] = "types",	   [CMD_OBJ] = "obj",	    [CMD_ARRAYS] = "arrays",
 	[CMD_ARRAY] = "array",	   [CMD_VIEWS] = "views",   [CMD_EXPLAIN] = "explain",
+	[CMD_DIFF] = "diff",	   [CMD_MAP] = "map",
 };
 
 const char *command_name(enum command c)

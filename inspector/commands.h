@@ -12,7 +12,7 @@
 
 enum command { CMD_SUMMARY, CMD_ARENAS, CMD_CHUNKS, CMD_BINS, CMD_TCACHE, CMD_MMAPPED,
 	       CMD_MP, CMD_PYMALLOC, CMD_PYARENAS, CMD_TYPES, CMD_OBJ, CMD_ARRAYS, CMD_ARRAY,
-	       CMD_VIEWS, CMD_EXPLAIN, CMD_COUNT };
+	       CMD_VIEWS, CMD_EXPLAIN, CMD_DIFF, CMD_MAP, CMD_COUNT };
 
 const char *command_name(enum command c);
 int command_parse(const char *name);	/* -1 if unknown */
@@ -40,6 +40,8 @@ struct report {
 	struct chunk_filter filter;
 	struct array_filter arrays;
 	uint64_t address;	/* commands obj and array */
+	uint64_t limit, offset;	/* listings: at most LIMIT rows (0: all) after OFFSET */
+	const char *svg;	/* map: also write the map as SVG to this file */
 };
 
 /* Does command C take an address argument? */

@@ -510,6 +510,8 @@ void render_json(FILE *out, const struct heap_model *m, const struct report *r)
 	case CMD_VIEWS:
 		numpy_json_report(&j, m, r);
 		break;
+	case CMD_DIFF:	/* two models: diff.c renders it */
+	case CMD_MAP:	/* render_map.c */
 	case CMD_MP:
 	case CMD_COUNT:
 		mp_object(&j, &m->mp);

@@ -401,6 +401,8 @@ void render_text(FILE *out, const struct heap_model *m, const struct report *r)
 	case CMD_MMAPPED:
 		mmapped_listing(out, m);
 		break;
+	case CMD_DIFF:	/* two models: diff.c renders it */
+	case CMD_MAP:	/* render_map.c */
 	case CMD_MP:
 	case CMD_COUNT:
 		mp_section(out, m);
