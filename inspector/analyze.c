@@ -110,3 +110,9 @@ struct heap_model *analyze_target(const struct target *t, const char *debuginfo_
 	return m;
 }
 
+
+struct target *open_operand(const char *operand, char **err)
+{
+	uint64_t pid;
+	return open_target(operand, parse_u64(operand, &pid) < 0, err);
+}

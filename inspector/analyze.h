@@ -16,6 +16,10 @@ struct heap_model *analyze_target(const struct target *t, const char *debuginfo_
 /* Open a live process (PID_OR_PATH all digits) or a memory image. */
 struct target *open_target(const char *pid_or_path, int is_image, char **err);
 
+/* A PID (a number) opened live, anything else as a snapshot (a memory
+ * image file). */
+struct target *open_operand(const char *operand, char **err);
+
 /* HEAPINSPECT_TIMING=1: phase times on stderr, for the benchmarks. */
 void timing_phase(const char *name);
 

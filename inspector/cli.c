@@ -189,8 +189,6 @@ static int parse_operands(int argc, char **argv, struct options *o, int need_tar
 		rest--;
 	}
 	want = !need_target ? 0 : o->report.command == CMD_DIFF ? 2 : o->image ? 0 : 1;
-	if (o->report.command == CMD_DIFF && need_target && rest == 1 && o->image)
-		want = 1;	/* diff SNAPSHOT --image FILE */
 	if (rest != want) {
 		if (rest > want)
 			warnx_("unexpected argument '%s' (unknown command?)", argv[optind + want]);

@@ -11,6 +11,7 @@
 
 #include "analyze.h"
 #include "cli.h"
+#include "diff.h"
 #include "util.h"
 #include "who.h"
 
@@ -54,12 +55,57 @@ static int report_main(const struct options *o)
 	return status;
 }
 
+/* diff A B: two snapshots, or a snapshot and a live process. */
+static int diff_main(const struct options *o)
+{
+	const char *operand[2] = { o->pid_arg, o->second_arg };
+	struct target *t[2] = { NULL, NULL };
+	struct heap_model *m[2] = { NULL, NULL };
+	struct model_diff *d;
+	char *err = NULL;
+	int i, status = EXIT_SUCCESS;
+	for (i = 0; i < 2; i++) {
+		t[i] = open_operand(operand[i], &err);
+		if (!t[i] || !(m[i] = analyze_target(t[i], o->debuginfo_path, &err))) {
+			warnx_("%s: %s", operand[i], err);
+			free(err);
+			status = EXIT_TARGET;
+			break;
+		}
+	}
+	if (status == EXIT_SUCCESS) {
+		d = diff_models(m[0], m[1]);
+		if (o->json) {
+			struct json j;
+			json_init(&j, stdout);
+			json_object_begin(&j, NULL);
+			json_string(&j, "schema", "heapinspect/1");
+			json_string(&j, "command", "diff");
+			diff_render_json(&j, d, m[0], m[1]);
+			json_object_end(&j);
+			json_finish(&j);
+		} else {
+			diff_render_text(stdout, d, m[0], m[1]);
+		}
+		diff_free(d);
+		if (fflush(stdout) != 0)
+			status = EXIT_TARGET;
+	}
+	for (i = 0; i < 2; i++) {
+		model_free(m[i]);
+		target_free(t[i]);
+	}
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
 	int r = cli_parse(argc, argv, &o, 1);
 	if (r)
 		return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
+	if (o.report.command == CMD_DIFF)
+		return diff_main(&o);
 	if (!o.image && parse_u64(o.pid_arg, &(uint64_t){ 0 }) < 0) {
 		warnx_("'%s' is not a process id", o.pid_arg);
 		return EXIT_USAGE;
