@@ -20,6 +20,8 @@ void cli_usage(FILE *out)
 	fprintf(out,
 		"Usage: heapinspect [OPTION]... [COMMAND [ADDR]] PID\n"
 		"       heapinspect [OPTION]... [COMMAND] --image FILE\n"
+		"       heapinspect [OPTION]... diff A B\n"
+		"       heapinspect -i PID|SNAPSHOT\n"
 		"Explain a process's glibc malloc heap: arenas, chunks, bins, tcaches,\n"
 		"mmapped chunks and malloc parameters, read from the live process while it\n"
 		"is paused for as long as copying takes (it is never written to).\n"
@@ -44,22 +46,37 @@ void cli_usage(FILE *out)
 		"  explain   why the process is this big: resident memory by region and owner,\n"
 		"            what malloc_trim(0) would return, and the fragments pinning\n"
 		"            memory, largest first (the summary ends with the top ones)\n"
+		"  diff A B  what changed from A to B (snapshot files or PIDs): regions, chunks\n"
+		"            new and freed by size class, per-type deltas, arrays, pins\n"
+		"  map       the heap drawn as a map on the terminal (--svg FILE: also as SVG)\n"
 		"\n"
 		"Options:\n"
 		"  --json                 print JSON (schema heapinspect/1, doc/json-schema.md)\n"
 		"  --image FILE           read a memory image instead of a live process\n"
 		"  --dump-image FILE      also save what was copied from the process\n"
+		"  --save FILE            the same: save a snapshot (for --image, diff, -i)\n"
+		"  -i, --interactive      a prompt on the target (PID or snapshot file): the\n"
+		"                         commands above and more; `help` there lists them\n"
+		"  --limit N, --offset N  listings (chunks, arrays): at most N rows, from row N\n"
+		"  --svg FILE             map: also write the map as SVG to FILE\n"
 		"  --debuginfo-path PATH  where to look for separate debuginfo (libdwfl syntax)\n"
 		"  --no-debuginfo         use no separate debuginfo: heuristics only\n"
 		"  --help, --version\n"
 		"Chunk filters (chunks):\n"
-		"  --arena N  --state S[,S...]  --min-size N  --max-size N  --from ADDR  --to ADDR\n"
+		"  --arena N  --state S[,S...]  --min-size N  --max-size N  --from ADDR\n"
+		"  --to ADDR\n"
 		"  states: inuse tcache fastbin unsorted smallbin largebin top mmapped fencepost\n"
 		"Array filters (arrays):\n"
-		"  --dtype STR (as dtype.str: <f8, |u1, ...)  --min-size N (nbytes)  --owner ADDR\n"
+		"  --dtype STR (as dtype.str: <f8, |u1, ...)  --min-size N (nbytes)\n"
+		"  --owner ADDR\n"
 		"\n"
 		"Exit status: 0 report produced, 1 usage error, 2 target cannot be inspected,\n"
-		"3 report produced but the heap is inconsistent.\n");
+		"3 report produced but the heap is inconsistent.\n"
+		"The manual: man heapinspect.\n");
+#ifdef PACKAGE_BUGREPORT
+	if (PACKAGE_BUGREPORT[0])
+		fprintf(out, "\nReport bugs to: %s\n", PACKAGE_BUGREPORT);
+#endif
 }
 
 static int parse_states(const char *list, unsigned *mask)
@@ -115,10 +132,24 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+const char *cli_option_name(size_t i, int *takes_arg)
+{
+	if (i >= sizeof long_options / sizeof long_options[0] - 1)
+		return NULL;
+	if (takes_arg)
+		*takes_arg = long_options[i].has_arg == required_argument;
+	return long_options[i].name;
+}
+
 void cli_version(void)
 {
 	size_t i;
-	printf("heapinspect %s\nglibc layouts: %ld.%ld to %ld.%ld (x86-64)\n", PACKAGE_VERSION,
+	/* GNU coding standards: "program version", then the copyright notice. */
+	printf("heapinspect %s\n"
+	       "Copyright (C) 2026 heapinspect developers.\n"
+	       "There is NO WARRANTY, to the extent permitted by law.\n"
+	       "\n", PACKAGE_VERSION);
+	printf("glibc layouts: %ld.%ld to %ld.%ld (x86-64)\n",
 	       glibc_layouts[0].version_min / 1000, glibc_layouts[0].version_min % 1000,
 	       glibc_layouts[glibc_layouts_count - 1].version_max / 1000,
 	       glibc_layouts[glibc_layouts_count - 1].version_max % 1000);
@@ -146,7 +177,10 @@ static int parse_option(int c, struct options *o)
 	case OPT_IMAGE: o->image = optarg; return 0;
 	case OPT_DUMP: o->dump_image = optarg; return 0;
 	case OPT_DEBUGINFO: o->debuginfo_path = optarg; return 0;
-	case OPT_NODEBUG: o->debuginfo_path = "/nonexistent"; return 0;
+	case OPT_NODEBUG:
+		o->debuginfo_path = "/nonexistent";
+		unsetenv("DEBUGINFOD_URLS");	/* and no debuginfod server either */
+		return 0;
 	case OPT_ARENA:
 		if (number_option("arena", optarg, &n) < 0)
 			return -1;
@@ -208,14 +242,11 @@ int cli_parse(int argc, char **argv, struct options *o, int need_target)
 	memset(o, 0, sizeof *o);
 	chunk_filter_init(&o->report.filter);
 	optind = 0;	/* GNU getopt: start afresh (the REPL parses many lines) */
-	while ((c = getopt_long(argc, argv, "+i", long_options, NULL)) != -1)
+	/* options anywhere: GNU getopt moves the operands, in order, to the end */
+	while ((c = getopt_long(argc, argv, "i", long_options, NULL)) != -1)
 		if ((r = parse_option(c, o)) != 0)
 			return r;
 	if (argc - optind >= 1 && command_parse(argv[optind]) >= 0)
 		o->report.command = (enum command)command_parse(argv[optind++]);
-	/* options may follow the command too */
-	while ((c = getopt_long(argc, argv, "+i", long_options, NULL)) != -1)
-		if ((r = parse_option(c, o)) != 0)
-			return r;
 	return parse_operands(argc, argv, o, need_target);
 }

@@ -27,6 +27,11 @@ struct options {
  * --help/--version was handled, -1 on a usage error (already reported). */
 int cli_parse(int argc, char **argv, struct options *o, int need_target);
 
+/* The long options (for the REPL's completion): the name of option I,
+ * NULL past the last; *TAKES_ARG (if not NULL) says whether it takes an
+ * argument. */
+const char *cli_option_name(size_t i, int *takes_arg);
+
 void cli_usage(FILE *out);
 void cli_version(void);
 

@@ -73,6 +73,24 @@ size_t *types_by_bytes(const struct heap_model *m)
 	return order;
 }
 
+void report_page_footer(FILE *out, const struct report *r, uint64_t rows, const char *what)
+{
+	uint64_t last;
+	if (!r->offset && (!r->limit || rows <= r->limit))
+		return;
+	if (r->offset >= rows) {
+		fprintf(out, "-- no rows past offset %llu: %llu %s --\n",
+			(unsigned long long)r->offset, (unsigned long long)rows, what);
+		return;
+	}
+	last = r->limit && rows - r->offset > r->limit ? r->offset + r->limit : rows;
+	fprintf(out, "-- %s %llu-%llu of %llu", what, (unsigned long long)r->offset + 1,
+		(unsigned long long)last, (unsigned long long)rows);
+	if (last < rows)
+		fprintf(out, "; --offset %llu for the next", (unsigned long long)last);
+	fprintf(out, " --\n");
+}
+
 int command_takes_address(enum command c)
 {
 	return c == CMD_OBJ || c == CMD_ARRAY;

@@ -44,6 +44,17 @@ struct report {
 	const char *svg;	/* map: also write the map as SVG to this file */
 };
 
+/* Paging of listings (--limit/--offset): is row N (0-based, counting the
+ * rows that pass the filters) shown? */
+static inline int report_row_shown(const struct report *r, uint64_t n)
+{
+	return n >= r->offset && (!r->limit || n - r->offset < r->limit);
+}
+
+/* After a listing of ROWS rows (filters passed) of WHAT ("chunks"): a line
+ * saying which were shown, if not all. */
+void report_page_footer(FILE *out, const struct report *r, uint64_t rows, const char *what);
+
 /* Does command C take an address argument? */
 int command_takes_address(enum command c);
 

@@ -382,8 +382,9 @@ static uint64_t mmapped_chunk_header(struct walk *w, uint64_t page, uint64_t spa
 		return page + hdr[0];
 	n = mmapped_memalign_offsets(page, span, offs);
 	for (i = 0; i < n; i++) {
-		const uint64_t *h = target_view(w->t, page + offs[i], 16);
-		if (h && is_memaligned_header(offs[i], h[0], h[1], span, tail))
+		uint64_t h[2];
+		if (target_read(w->t, page + offs[i], h, 16) == 0 &&
+		    is_memaligned_header(offs[i], h[0], h[1], span, tail))
 			return page + offs[i];
 	}
 	return page;
@@ -396,21 +397,23 @@ static void scan_mmapped(struct walk *w, uint64_t start, uint64_t end)
 	uint64_t page = align_up(start, PAGE_SIZE_BYTES);
 	while (page >= start && page < end && end - page >= 16) {
 		const struct target_region *r = target_region_at(w->t, page);
-		const uint64_t *hdr;
-		uint64_t span;
+		uint64_t hdr[2], span;
 		if (!r) {	/* not copied: go to the next copied region */
 			const struct target_region *next = target_next_region(w->t, page);
 			page = next ? align_up(next->start, PAGE_SIZE_BYTES) : end;
 			continue;
 		}
-		hdr = target_view(w->t, page, 16);
-		span = hdr ? mmapped_chunk_span(hdr[0], hdr[1], page, end, PAGE_SIZE_BYTES,
-						(uint64_t)w->L->mmap_chunk_tail) : 0;
+		/* copied (images: at any file offset), so read, never cast */
+		span = target_read(w->t, page, hdr, 16) == 0 ?
+			       mmapped_chunk_span(hdr[0], hdr[1], page, end, PAGE_SIZE_BYTES,
+						  (uint64_t)w->L->mmap_chunk_tail) : 0;
 		if (span) {
-			uint64_t real = mmapped_chunk_header(w, page, span, hdr);
-			const uint64_t *rh = target_view(w->t, real, 16);
-			if (!rh || (rh[1] & ~CHUNK_FLAGS) > span - (real - page))
-				rh = hdr, real = page;
+			uint64_t real = mmapped_chunk_header(w, page, span, hdr), rh[2];
+			if (target_read(w->t, real, rh, 16) < 0 ||
+			    (rh[1] & ~CHUNK_FLAGS) > span - (real - page)) {
+				memcpy(rh, hdr, sizeof rh);
+				real = page;
+			}
 			add_chunk(w->m, real, rh[1] & ~CHUNK_FLAGS, CHUNK_MMAPPED, -1);
 			w->m->chunks[w->m->nchunks - 1].mmap_prev_size = (uint32_t)rh[0];
 			w->m->mmapped.count++;

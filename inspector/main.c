@@ -12,6 +12,7 @@
 #include "analyze.h"
 #include "cli.h"
 #include "diff.h"
+#include "repl.h"
 #include "util.h"
 #include "who.h"
 
@@ -98,17 +99,26 @@ static int diff_main(const struct options *o)
 	return status;
 }
 
+/* A usage error has been reported (warnx_): point at --help, as GNU programs do. */
+static int usage_error(void)
+{
+	fputs("Try 'heapinspect --help' for more information.\n", stderr);
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
 	int r = cli_parse(argc, argv, &o, 1);
 	if (r)
-		return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
+		return r > 0 ? EXIT_SUCCESS : usage_error();
+	if (o.interactive)
+		return repl_main(&o);	/* a PID, or a snapshot file */
 	if (o.report.command == CMD_DIFF)
 		return diff_main(&o);
 	if (!o.image && parse_u64(o.pid_arg, &(uint64_t){ 0 }) < 0) {
 		warnx_("'%s' is not a process id", o.pid_arg);
-		return EXIT_USAGE;
+		return usage_error();
 	}
 	return report_main(&o);
 }

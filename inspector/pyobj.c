@@ -522,8 +522,9 @@ void python_census(const struct target *t, struct heap_model *m)
 	census_pymalloc(&c);
 	census_glibc(&c);
 	for (i = 0; i < m->pym.narenas; i++)
-		qsort(m->pym.arenas[i].holders, m->pym.arenas[i].nholders,
-		      sizeof m->pym.arenas[i].holders[0], by_holder_bytes);
+		if (m->pym.arenas[i].nholders)
+			qsort(m->pym.arenas[i].holders, m->pym.arenas[i].nholders,
+			      sizeof m->pym.arenas[i].holders[0], by_holder_bytes);
 	/* buffers owned by objects are not unknown */
 	m->pym.unknown_blocks -= m->pym.owned_buffers < m->pym.unknown_blocks ?
 					 m->pym.owned_buffers : m->pym.unknown_blocks;

@@ -123,12 +123,15 @@ static void array_row(FILE *out, const struct heap_model *m, const struct np_arr
 static void arrays_listing(FILE *out, const struct heap_model *m, const struct report *r)
 {
 	size_t *order = arrays_by_held(m), i;
+	uint64_t rows = 0;
 	numpy_text_summary(out, m);
 	fprintf(out, "%-16s %-22s %-10s %-22s %4s %14s  %-26s %s\n", "array", "shape", "dtype",
 		"held", "OCFW", "nbytes", "type", "data in");
 	for (i = 0; i < m->np.narrays; i++)
-		if (array_filter_match(&r->arrays, &m->np.arrays[order[i]]))
+		if (array_filter_match(&r->arrays, &m->np.arrays[order[i]]) &&
+		    report_row_shown(r, rows++))
 			array_row(out, m, &m->np.arrays[order[i]]);
+	report_page_footer(out, r, rows, "arrays");
 	free(order);
 }
 

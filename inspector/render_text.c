@@ -300,11 +300,12 @@ static void diagnostics_section(FILE *out, const struct heap_model *m)
 static void chunks_listing(FILE *out, const struct heap_model *m, const struct report *r)
 {
 	size_t i;
+	uint64_t rows = 0;
 	fprintf(out, "%-18s %-18s %12s %12s %-10s %5s %s\n", "chunk", "mem", "size", "usable",
 		"state", "arena", "bin/thread");
 	for (i = 0; i < m->nchunks; i++) {
 		const struct chunk *c = &m->chunks[i];
-		if (!chunk_filter_match(&r->filter, c))
+		if (!chunk_filter_match(&r->filter, c) || !report_row_shown(r, rows++))
 			continue;
 		fprintf(out, "0x%-16llx 0x%-16llx %12llu %12llu %-10s %5d", (unsigned long long)c->addr,
 			(unsigned long long)chunk_mem(m, c), (unsigned long long)c->size,
@@ -316,6 +317,7 @@ static void chunks_listing(FILE *out, const struct heap_model *m, const struct r
 			fprintf(out, " %u", c->bin);
 		fputc('\n', out);
 	}
+	report_page_footer(out, r, rows, "chunks");
 }
 
 static void bins_listing(FILE *out, const struct heap_model *m)

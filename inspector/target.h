@@ -127,4 +127,15 @@ struct target *target_open_live(pid_t pid, char **err);
 struct target *target_open_image(const char *path, char **err);
 int target_write_image(const struct target *t, const char *path, char **err);
 
+/* Hold a live process stopped across copies (the REPL's stop/cont): every
+ * thread is seized and interrupted now and stays stopped until
+ * target_live_release() (or exit, or a fatal signal: the safety handlers
+ * stay installed while the hold lasts).  target_open_live() of the held
+ * PID copies without pausing again and leaves it held; if that copy fails
+ * the hold is released.  0, or -1 with *ERR. */
+int target_live_hold(pid_t pid, char **err);
+void target_live_release(void);
+/* The held process, or 0. */
+pid_t target_live_held(void);
+
 #endif

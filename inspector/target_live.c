@@ -22,6 +22,11 @@
  *   - Every exit path detaches: normal return, error return, exit(),
  *     fatal signals in the inspector (handlers detach, then re-raise).
  *     If the inspector is SIGKILLed the kernel detaches for us.
+ *   - A hold (target_live_hold, the REPL's `stop`) keeps every thread
+ *     stopped between copies: target_open_live then copies without seizing
+ *     again and leaves the threads held; target_live_release, exit() and
+ *     the fatal-signal handlers (installed for as long as the hold lasts)
+ *     let them go.
  */
 #include "config.h"
 
@@ -61,6 +66,7 @@ static volatile size_t nheld;
 static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE,
 				     SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL };
 static struct sigaction saved_actions[sizeof fatal_signals / sizeof fatal_signals[0]];
+static pid_t hold_pid;	/* >0: a hold keeps every thread of it stopped */
 
 /* Async-signal-safe: only the ptrace system call. */
 static void detach_all(void)
@@ -687,24 +693,49 @@ static unsigned char *destination_for(struct target *t, struct dest *d, size_t n
 	return map_buffer(t, m->end - m->start);
 }
 
+#define PAGEMAP_PIECE (1u << 20)	/* entries read at a time: 8 MiB */
+
+/* Set BITS for the resident private anonymous pages among entries
+ * [FIRST, FIRST + N) of PAGEMAP. */
+static void mark_resident(uint8_t *bits, const uint64_t *pagemap, size_t first, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		if ((pagemap[i] & PM_PRESENT) && !(pagemap[i] & PM_FILE))
+			bits[(first + i) / 8] |= (uint8_t)(1u << ((first + i) % 8));
+}
+
 /* Which pages of M are resident private anonymous memory, from its
- * pagemap (PAGEMAP may be NULL: then it is read here). */
+ * pagemap (PAGEMAP may be NULL: it is then read here, in pieces, so a
+ * huge sparse mapping costs one bit per page, not eight bytes). */
 static void record_residency(struct target *t, struct copier *c, const struct target_mapping *m,
 			     const uint64_t *pagemap)
 {
-	size_t npages = (m->end - m->start) / PAGE, i;
-	uint64_t *own = pagemap ? NULL : read_pagemap(c->pid, m);
+	size_t npages = (m->end - m->start) / PAGE, done;
 	struct target_residency *r;
 	uint8_t *bits;
-	if (!pagemap && !(pagemap = own))
-		return;
+	if (!m->prot)
+		return;	/* PROT_NONE reservations hold nothing resident */
 	bits = xcalloc(npages / 8 + 1, 1);
-	for (i = 0; i < npages; i++)
-		if ((pagemap[i] & PM_PRESENT) && !(pagemap[i] & PM_FILE))
-			bits[i / 8] |= (uint8_t)(1u << (i % 8));
+	if (pagemap) {
+		mark_resident(bits, pagemap, 0, npages);
+	} else {
+		for (done = 0; done < npages; done += PAGEMAP_PIECE) {
+			struct target_mapping piece = *m;
+			size_t n = npages - done < PAGEMAP_PIECE ? npages - done : PAGEMAP_PIECE;
+			uint64_t *pm;
+			piece.start = m->start + done * PAGE;
+			piece.end = piece.start + n * PAGE;
+			if (!(pm = read_pagemap(c->pid, &piece))) {
+				free(bits);
+				return;
+			}
+			mark_resident(bits, pm, done, n);
+			free(pm);
+		}
+	}
 	r = ARRAY_PUSH(t->residency, t->nresidency, t->residency_cap);
 	*r = (struct target_residency){ m->start, m->end, bits };
-	free(own);
 }
 
 /* RssAnon of /proc/PID/status, in bytes (0 if unreadable). */
@@ -806,6 +837,7 @@ struct target *target_open_live(pid_t pid, char **err)
 	struct target *pre;
 	struct dest *dests = NULL;
 	size_t ndests = 0;
+	int reuse = hold_pid > 0 && hold_pid == pid && nheld > 0;
 
 	if (pid <= 0 || !process_state(pid)) {
 		*err = xasprintf("no such process: %d", (int)pid);
@@ -818,6 +850,11 @@ struct target *target_open_live(pid_t pid, char **err)
 	}
 	if (pid == getpid()) {
 		*err = xasprintf("cannot inspect myself (pid %d)", (int)pid);
+		return NULL;
+	}
+	if (hold_pid > 0 && nheld && !reuse) {
+		*err = xasprintf("cannot copy process %d while holding process %d", (int)pid,
+				 (int)hold_pid);
 		return NULL;
 	}
 	t = xcalloc(1, sizeof *t);
@@ -834,9 +871,10 @@ struct target *target_open_live(pid_t pid, char **err)
 		dests = prepare_destinations(t, &c, pre, &ndests);
 	target_free(pre);
 
-	install_safety_handlers();
+	if (!reuse)
+		install_safety_handlers();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (stop_all_threads(pid, err) < 0)
+	if (!reuse && stop_all_threads(pid, err) < 0)
 		goto fail;
 	t->maps_text = read_text_file(path);
 	if (!t->maps_text || !*t->maps_text) {
@@ -853,9 +891,11 @@ struct target *target_open_live(pid_t pid, char **err)
 		*err = xasprintf("process %d exited while being inspected", (int)pid);
 		goto fail;
 	}
-	detach_all();
+	if (!reuse) {
+		detach_all();
+		restore_handlers();
+	}
 	t->pause_seconds = ms_since(&t0) / 1000.0;
-	restore_handlers();
 	release_unused(dests, ndests);
 	if (c.memfd >= 0)
 		close(c.memfd);
@@ -866,11 +906,69 @@ struct target *target_open_live(pid_t pid, char **err)
 	}
 	return t;
 fail:
-	detach_all();
+	detach_all();	/* a failed copy also ends a hold: never leave it stopped */
 	restore_handlers();
+	hold_pid = 0;
 	release_unused(dests, ndests);
 	if (c.memfd >= 0)
 		close(c.memfd);
 	target_free(t);
 	return NULL;
+}
+
+/* Is PID one we can seize: alive, not a zombie, not ourselves? */
+static int check_seizable(pid_t pid, char **err)
+{
+	char state = pid > 0 ? process_state(pid) : 0;
+	if (!state)
+		*err = xasprintf("no such process: %d", (int)pid);
+	else if (state == 'Z' || state == 'X')
+		*err = xasprintf("process %d has exited (a zombie waiting for its parent)",
+				 (int)pid);
+	else if (pid == getpid())
+		*err = xasprintf("cannot inspect myself (pid %d)", (int)pid);
+	else
+		return 0;
+	return -1;
+}
+
+int target_live_hold(pid_t pid, char **err)
+{
+	if (hold_pid == pid && nheld)
+		return 0;
+	if (hold_pid) {
+		*err = xasprintf("already holding process %d", (int)hold_pid);
+		return -1;
+	}
+	if (check_seizable(pid, err) < 0)
+		return -1;
+	install_safety_handlers();
+	if (stop_all_threads(pid, err) < 0) {
+		detach_all();
+		restore_handlers();
+		return -1;
+	}
+	hold_pid = pid;
+	return 0;
+}
+
+void target_live_release(void)
+{
+	size_t i;
+	if (!hold_pid)
+		return;
+	for (i = 0; i < nheld; i++) {	/* reap threads killed while held (SIGKILL) */
+		int status;
+		waitpid(held[i].tid, &status, __WALL | WNOHANG);
+	}
+	detach_all();
+	restore_handlers();
+	hold_pid = 0;
+}
+
+pid_t target_live_held(void)
+{
+	if (hold_pid && !nheld)	/* let go by a handler or a failed copy */
+		hold_pid = 0;
+	return hold_pid;
 }
