@@ -69,7 +69,7 @@ size_t *types_by_bytes(const struct heap_model *m)
 	for (i = 0; i < m->pym.ntypes; i++)
 		order[i] = i;
 	sort_model = m;
-	qsort(order, m->pym.ntypes, sizeof *order, by_bytes);
+	sort_items(order, m->pym.ntypes, sizeof *order, by_bytes);
 	return order;
 }
 
@@ -122,6 +122,6 @@ size_t *arrays_by_held(const struct heap_model *m)
 	for (i = 0; i < m->np.narrays; i++)
 		order[i] = i;
 	sort_model = m;
-	qsort(order, m->np.narrays, sizeof *order, by_held);
+	sort_items(order, m->np.narrays, sizeof *order, by_held);
 	return order;
 }

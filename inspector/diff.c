@@ -161,7 +161,7 @@ static size_t *types_by_name(const struct heap_model *m)
 	for (i = 0; i < m->pym.ntypes; i++)
 		order[i] = i;
 	name_model = m;
-	qsort(order, m->pym.ntypes, sizeof *order, by_name);
+	sort_items(order, m->pym.ntypes, sizeof *order, by_name);
 	return order;
 }
 
@@ -295,10 +295,10 @@ struct model_diff *diff_models(const struct heap_model *a, const struct heap_mod
 	diff_arrays(d, a, b);
 	pins_only_in(d, a, b, 1);
 	pins_only_in(d, b, a, 0);
-	qsort(d->classes, d->nclasses, sizeof *d->classes, class_cmp);
-	qsort(d->types, d->ntypes, sizeof *d->types, type_cmp);
-	qsort(d->arrays, d->narrays, sizeof *d->arrays, array_cmp);
-	qsort(d->pins, d->npins, sizeof *d->pins, pin_cmp);
+	sort_items(d->classes, d->nclasses, sizeof *d->classes, class_cmp);
+	sort_items(d->types, d->ntypes, sizeof *d->types, type_cmp);
+	sort_items(d->arrays, d->narrays, sizeof *d->arrays, array_cmp);
+	sort_items(d->pins, d->npins, sizeof *d->pins, pin_cmp);
 	return d;
 }
 

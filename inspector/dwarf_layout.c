@@ -15,6 +15,8 @@
  */
 #include "config.h"
 
+#include "util.h"
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,7 +123,7 @@ static bool build_index(Dwarf *dw)
 		dwarf_layout_forget(NULL);
 		return false;
 	}
-	qsort(type_index.types, type_index.count, sizeof *type_index.types,
+	sort_items(type_index.types, type_index.count, sizeof *type_index.types,
 	      compare_named_types);
 	return true;
 }

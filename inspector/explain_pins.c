@@ -230,5 +230,5 @@ void explain_pins(const struct target *t, struct heap_model *m)
 		numpy_cache_pin(t, m);
 	}
 	mmap_threshold_pin(t, m);
-	qsort(m->ex.pins, m->ex.npins, sizeof *m->ex.pins, by_bytes);
+	sort_items(m->ex.pins, m->ex.npins, sizeof *m->ex.pins, by_bytes);
 }

@@ -201,7 +201,7 @@ static void owners(struct heap_model *m)
 	add_owner(m, xstrdup("pymalloc:unrecognised"), minus(R[RSS_PYMALLOC_ARENAS].live, in_pymalloc));
 	add_owner(m, xstrdup("other-anon"), R[RSS_OTHER_ANON].live);
 	add_owner(m, xstrdup("module-data"), R[RSS_FILE_COW].live);
-	qsort(m->ex.owners, m->ex.nowners, sizeof *m->ex.owners, by_owner_bytes);
+	sort_items(m->ex.owners, m->ex.nowners, sizeof *m->ex.owners, by_owner_bytes);
 }
 
 void explain_rss(const struct target *t, struct heap_model *m)

@@ -485,9 +485,9 @@ static void linear_pass(struct walk *w)
 				(struct walk_item){ s->addr, reserved, (int)i, s };
 		}
 	}
-	qsort(heaps, nheaps, sizeof *heaps, item_cmp);
+	sort_items(heaps, nheaps, sizeof *heaps, item_cmp);
 	add_mmap_scan_items(w, &items, &n, &cap, heaps, nheaps);
-	qsort(items, n, sizeof *items, item_cmp);
+	sort_items(items, n, sizeof *items, item_cmp);
 	for (i = 0; i < n; i++) {
 		if (items[i].arena >= 0)
 			walk_segment(w, &m->arenas[items[i].arena], items[i].arena, items[i].seg);

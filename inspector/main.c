@@ -12,6 +12,7 @@
 #include "analyze.h"
 #include "cli.h"
 #include "diff.h"
+#include "render_map.h"
 #include "repl.h"
 #include "util.h"
 #include "who.h"
@@ -51,6 +52,12 @@ static int report_main(const struct options *o)
 	status = model_has_errors(m) ? EXIT_INCONSISTENT : EXIT_SUCCESS;
 	if (fflush(stdout) != 0)
 		status = EXIT_TARGET;
+	if (o->report.command == CMD_MAP && o->report.svg &&
+	    render_map_svg(o->report.svg, m, &o->report, &err) < 0) {
+		warnx_("%s", err);
+		free(err);
+		status = EXIT_TARGET;
+	}
 	model_free(m);
 	target_free(t);
 	return status;

@@ -331,7 +331,7 @@ static void count_owned(const struct target *t, struct heap_model *m, struct np_
 void numpy_walk(const struct target *t, struct heap_model *m)
 {
 	size_t i, bad = 0;
-	qsort(m->np.arrays, m->np.narrays, sizeof *m->np.arrays, by_addr);
+	sort_items(m->np.arrays, m->np.narrays, sizeof *m->np.arrays, by_addr);
 	for (i = 0; i < m->np.narrays; i++) {
 		struct np_array *a = &m->np.arrays[i];
 		a->readable = read_array(t, m, a) == 0;

@@ -99,13 +99,13 @@ void numpy_find_pins(struct heap_model *m)
 		if (is_view(m, &m->np.arrays[i]))
 			order[n++] = i;
 	sort_model = m;
-	qsort(order, n, sizeof *order, by_base);
+	sort_items(order, n, sizeof *order, by_base);
 	for (i = 0; i < n; i = j) {
 		for (j = i + 1; j < n && m->np.arrays[order[j]].base ==
 					 m->np.arrays[order[i]].base; j++)
 			;
 		add_pin(m, order, i, j, &cap);
 	}
-	qsort(m->np.pins, m->np.npins, sizeof *m->np.pins, by_pinned);
+	sort_items(m->np.pins, m->np.npins, sizeof *m->np.pins, by_pinned);
 	free(order);
 }

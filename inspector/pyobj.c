@@ -518,13 +518,12 @@ void python_census(const struct target *t, struct heap_model *m)
 	for (i = 0; i < m->pym.narenas; i++)
 		c.arena_starts[i] = m->pym.arenas[i].addr;
 	c.narenas = m->pym.narenas;
-	qsort(c.arena_starts, c.narenas, sizeof *c.arena_starts, u64_cmp);
+	sort_items(c.arena_starts, c.narenas, sizeof *c.arena_starts, u64_cmp);
 	census_pymalloc(&c);
 	census_glibc(&c);
 	for (i = 0; i < m->pym.narenas; i++)
-		if (m->pym.arenas[i].nholders)
-			qsort(m->pym.arenas[i].holders, m->pym.arenas[i].nholders,
-			      sizeof m->pym.arenas[i].holders[0], by_holder_bytes);
+		sort_items(m->pym.arenas[i].holders, m->pym.arenas[i].nholders,
+			   sizeof m->pym.arenas[i].holders[0], by_holder_bytes);
 	/* buffers owned by objects are not unknown */
 	m->pym.unknown_blocks -= m->pym.owned_buffers < m->pym.unknown_blocks ?
 					 m->pym.owned_buffers : m->pym.unknown_blocks;

@@ -7,7 +7,9 @@
 #include "commands.h"
 #include "json.h"
 #include "render_explain.h"
+#include "render_map.h"
 #include "render_numpy.h"
+#include "util.h"
 
 #include <stdlib.h>
 
@@ -454,6 +456,12 @@ static void tcaches_array(struct json *j, const struct heap_model *m, int with_b
 	json_array_end(j);
 }
 
+/* map: its rows as data (--svg is written by the caller). */
+static void map_report(struct json *j, const struct heap_model *m, const struct report *r)
+{
+	render_map_json(j, m, r);
+}
+
 void render_json(FILE *out, const struct heap_model *m, const struct report *r)
 {
 	struct json j;
@@ -510,8 +518,10 @@ void render_json(FILE *out, const struct heap_model *m, const struct report *r)
 	case CMD_VIEWS:
 		numpy_json_report(&j, m, r);
 		break;
+	case CMD_MAP:
+		map_report(&j, m, r);
+		break;
 	case CMD_DIFF:	/* two models: diff.c renders it */
-	case CMD_MAP:	/* render_map.c */
 	case CMD_MP:
 	case CMD_COUNT:
 		mp_object(&j, &m->mp);

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "render_explain.h"
+#include "render_map.h"
 #include "render_numpy.h"
 #include "util.h"
 
@@ -180,7 +181,7 @@ static void pyarenas_section(FILE *out, const struct heap_model *m)
 	for (i = 0; i < m->pym.narenas; i++)
 		order[i] = i;
 	arena_sort_model = m;
-	qsort(order, m->pym.narenas, sizeof *order, by_use);
+	sort_items(order, m->pym.narenas, sizeof *order, by_use);
 	for (i = 0; i < m->pym.narenas; i++) {
 		const struct py_arena *a = &m->pym.arenas[order[i]];
 		fprintf(out, "arena 0x%llx: %s live in %llu blocks, %.1f%% of %s\n",
@@ -350,6 +351,13 @@ static void mmapped_listing(FILE *out, const struct heap_model *m)
 				format_bytes(m->chunks[i].size, b, sizeof b));
 }
 
+/* map: the text map (--svg is written by the caller, which owns the exit
+ * status). */
+static void map_report(FILE *out, const struct heap_model *m, const struct report *r)
+{
+	render_map_text(out, m, r);
+}
+
 void render_text(FILE *out, const struct heap_model *m, const struct report *r)
 {
 	size_t i;
@@ -403,8 +411,10 @@ void render_text(FILE *out, const struct heap_model *m, const struct report *r)
 	case CMD_MMAPPED:
 		mmapped_listing(out, m);
 		break;
+	case CMD_MAP:
+		map_report(out, m, r);
+		break;
 	case CMD_DIFF:	/* two models: diff.c renders it */
-	case CMD_MAP:	/* render_map.c */
 	case CMD_MP:
 	case CMD_COUNT:
 		mp_section(out, m);

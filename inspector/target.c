@@ -175,7 +175,7 @@ static int region_cmp(const void *a, const void *b)
 int target_finish_regions(struct target *t)
 {
 	size_t i;
-	qsort(t->regions, t->nregions, sizeof *t->regions, region_cmp);
+	sort_items(t->regions, t->nregions, sizeof *t->regions, region_cmp);
 	for (i = 1; i < t->nregions; i++)
 		if (t->regions[i].start < t->regions[i - 1].end)
 			return -1;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <stdlib.h>
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
@@ -37,6 +38,14 @@ const char *format_bytes(uint64_t n, char *buf, size_t len);
 
 /* Parse a decimal or 0x-hex unsigned number; 0 on success. */
 int parse_u64(const char *s, uint64_t *out);
+
+/* qsort() that accepts an empty array with a NULL base (qsort may not). */
+static inline void sort_items(void *base, size_t n, size_t size,
+			      int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
 
 static inline uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 static inline uint64_t align_down(uint64_t v, uint64_t a) { return v & ~(a - 1); }
