@@ -23,17 +23,20 @@ int symbols_open(struct symbols *s, const struct target *t, const char *debuginf
 	s->dwfl = dwfl_begin(&s->callbacks);
 	if (!s->dwfl) {
 		*err = xasprintf("libdwfl: %s", dwfl_errmsg(-1));
+		symbols_close(s);
 		return -1;
 	}
 	maps = fmemopen(t->maps_text, strlen(t->maps_text), "r");
 	if (!maps) {
 		*err = xasprintf("cannot read the target's mappings");
+		symbols_close(s);
 		return -1;
 	}
 	dwfl_report_begin(s->dwfl);
 	if (dwfl_linux_proc_maps_report(s->dwfl, maps) != 0) {
 		fclose(maps);
 		*err = xasprintf("libdwfl cannot report modules: %s", dwfl_errmsg(-1));
+		symbols_close(s);	/* nothing leaks on failure */
 		return -1;
 	}
 	fclose(maps);
