@@ -146,23 +146,20 @@ static int pymalloc_block(const struct target *t, const struct heap_model *m, ui
 			  uint64_t *block, uint64_t *size)
 {
 	const struct python_layout *P = m->py.layout;
-	size_t i;
-	for (i = 0; m->py.found && i < m->pym.narenas; i++) {
-		const struct py_arena *ar = &m->pym.arenas[i];
-		uint64_t pool = align_down(addr, (uint64_t)P->pool_size), first;
-		uint32_t szidx;
-		if (addr < ar->addr || addr - ar->addr >= (uint64_t)P->arena_size)
-			continue;
-		first = pool + (uint64_t)P->pool_overhead;
-		if (pool < ar->addr || pool >= ar->pool_address || addr < first ||
-		    target_read_u32(t, pool + (uint64_t)P->pool_header_szidx, &szidx) < 0 ||
-		    szidx >= (uint32_t)P->nb_small_size_classes)
-			return 0;
-		*size = (uint64_t)(szidx + 1) * (uint64_t)P->alignment;
-		*block = first + (addr - first) / *size * *size;
-		return 1;
-	}
-	return 0;
+	const struct py_arena *ar = pymalloc_arena_containing(m, addr);
+	uint64_t pool, first;
+	uint32_t szidx;
+	if (!ar)
+		return 0;
+	pool = align_down(addr, (uint64_t)P->pool_size);
+	first = pool + (uint64_t)P->pool_overhead;
+	if (pool < ar->addr || pool >= ar->pool_address || addr < first ||
+	    target_read_u32(t, pool + (uint64_t)P->pool_header_szidx, &szidx) < 0 ||
+	    szidx >= (uint32_t)P->nb_small_size_classes)
+		return 0;
+	*size = (uint64_t)(szidx + 1) * (uint64_t)P->alignment;
+	*block = first + (addr - first) / *size * *size;
+	return 1;
 }
 
 /* Shared anonymous memory shows as a deleted /dev/zero (mmap(-1, n)). */

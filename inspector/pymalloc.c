@@ -257,3 +257,15 @@ void pymalloc_walk(const struct target *t, struct heap_model *m)
 			   "%zu", (unsigned long long)m->py.narenas_current, m->pym.narenas);
 	add_totals(m);
 }
+
+const struct py_arena *pymalloc_arena_containing(const struct heap_model *m, uint64_t addr)
+{
+	size_t i;
+	if (!m->py.found)
+		return NULL;
+	for (i = 0; i < m->pym.narenas; i++)
+		if (addr >= m->pym.arenas[i].addr &&
+		    addr - m->pym.arenas[i].addr < (uint64_t)m->py.layout->arena_size)
+			return &m->pym.arenas[i];
+	return NULL;
+}

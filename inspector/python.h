@@ -50,6 +50,9 @@ int32_t python_type_register(const struct target *t, struct heap_model *m, uint6
 void python_count_resident(const struct target *t, struct py_type_stat *ts, uint64_t addr,
 			   uint64_t size, int in_glibc);
 
+/* The pymalloc arena whose mapping holds ADDR, or NULL. */
+const struct py_arena *pymalloc_arena_containing(const struct heap_model *m, uint64_t addr);
+
 /* Heuristic: the address of the arena_object vector, found from pool
  * headers in anonymous memory and a vector entry pointing at their arena;
  * 0 if not found.  *MAXARENAS gets its length (from its glibc chunk). */

@@ -29,16 +29,6 @@ static void describe_mapping(const struct target *t, struct address_info *w)
 	w->map_path = xstrdup(mp->path);
 }
 
-static const struct py_arena *arena_containing(const struct heap_model *m, uint64_t addr)
-{
-	size_t i;
-	for (i = 0; i < m->pym.narenas; i++)
-		if (addr >= m->pym.arenas[i].addr &&
-		    addr - m->pym.arenas[i].addr < (uint64_t)m->py.layout->arena_size)
-			return &m->pym.arenas[i];
-	return NULL;
-}
-
 /* Is BLOCK on the free list starting at FREEBLOCK (bounded by N steps)? */
 static int on_free_list(const struct target *t, uint64_t freeblock, uint64_t block, uint64_t n)
 {
@@ -54,7 +44,7 @@ static int on_free_list(const struct target *t, uint64_t freeblock, uint64_t blo
 static void describe_pymalloc(const struct target *t, struct heap_model *m, struct address_info *w)
 {
 	const struct python_layout *L = m->py.layout;
-	const struct py_arena *a = arena_containing(m, w->query);
+	const struct py_arena *a = pymalloc_arena_containing(m, w->query);
 	uint64_t first, freeblock, index;
 	uint32_t nextoffset;
 	const unsigned char *hdr;

@@ -8,6 +8,7 @@
 # five times and reports the median wall time, the pause the inspector
 # measured, the bytes it copied, and its peak RSS.
 set -eu
+. "$(dirname "$0")/lib.sh"
 build=${1:-build}
 hi=$build/heapinspect
 tgt=$build/tests/bench/glibc_bench_target
@@ -19,14 +20,7 @@ for scale in "100000 100000 1000" "1000000 1000000 128" "1000000 1000000 1000" "
 	"$tgt" $scale >"$fifo" &
 	pid=$!
 	read -r _ <"$fifo"; rm -f "$fifo"
-	times=""
-	for _ in 1 2 3 4 5; do
-		t0=$(date +%s.%N)
-		/usr/bin/time -f %M -o /tmp/hi-bench-rss "$hi" --json "$pid" >/tmp/hi-bench.json
-		t1=$(date +%s.%N)
-		times="$times $(echo "$t1 - $t0" | bc)"
-	done
-	med=$(echo "$times" | tr ' ' '\n' | grep . | sort -n | sed -n 3p)
+	med=$(median5 /tmp/hi-bench.json /tmp/hi-bench-rss "$hi" --json "$pid")
 	python3 - "$scale" "$med" /tmp/hi-bench.json /tmp/hi-bench-rss <<'PY'
 import json, sys
 scale, med, js, rss = sys.argv[1:]

@@ -5,6 +5,7 @@
 #
 # Usage: tests/bench/python.sh [BUILD_DIR] [PYTHON]
 set -eu
+. "$(dirname "$0")/lib.sh"
 build=${1:-build}
 py=${2:-/usr/bin/python3.11}
 hi=$build/heapinspect
@@ -21,14 +22,7 @@ print('ready', flush=True)
 time.sleep(600)" >"$fifo" &
 	pid=$!
 	read -r _ <"$fifo"; rm -f "$fifo"
-	times=""
-	for _ in 1 2 3 4 5; do
-		t0=$(date +%s.%N)
-		/usr/bin/time -f %M -o /tmp/hi-pybench-rss "$hi" types --json "$pid" >/tmp/hi-pybench.json
-		t1=$(date +%s.%N)
-		times="$times $(echo "$t1 - $t0" | bc)"
-	done
-	med=$(echo "$times" | tr ' ' '\n' | grep . | sort -n | sed -n 3p)
+	med=$(median5 /tmp/hi-pybench.json /tmp/hi-pybench-rss "$hi" types --json "$pid")
 	python3 - "$n" "$med" /tmp/hi-pybench.json /tmp/hi-pybench-rss <<'PY'
 import json, sys
 n, med, js, rss = sys.argv[1:]

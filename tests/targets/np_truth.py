@@ -372,26 +372,26 @@ def census():
     steps)."""
     found = {}
     seen = set()
-    todo = []
+    pending = []
     for name, a in sorted(REG.items()):
         found[id(a)] = (a, "target", name)
         seen.add(id(a))
-        todo.append((a, name))
-    while todo:
-        o, how = todo.pop()
+        pending.append((a, name))
+    while pending:
+        o, how = pending.pop()
         for r, step in array_edges(o):
             if id(r) not in seen:
                 seen.add(id(r))
                 label = how + step
                 if issubclass(type(r), np.ndarray):
                     found[id(r)] = (r, "target", label)
-                todo.append((r, label))
+                pending.append((r, label))
     o = r = None
     nodes = []                  # (object, parent node, step): the BFS tree
     # the census's own containers are not part of the heap it describes
     # (gc.get_objects() lists them; nodes would even contain itself)
     seen = set()
-    seen.update((id(found), id(todo), id(nodes), id(seen)))
+    seen.update((id(found), id(pending), id(nodes), id(seen)))
     for name, m in sorted(sys.modules.items()):
         if id(m) not in seen:
             seen.add(id(m))
@@ -487,12 +487,12 @@ def read_maps():
 
 
 def all_array_types():
-    out, todo = [], [np.ndarray]
-    while todo:
-        t = todo.pop()
+    out, pending = [], [np.ndarray]
+    while pending:
+        t = pending.pop()
         if t not in out:
             out.append(t)
-            todo.extend(t.__subclasses__())
+            pending.extend(t.__subclasses__())
     return out
 
 
