@@ -13,12 +13,19 @@
  * DEBUGINFO_PATH: libdwfl's syntax, NULL for its default. */
 struct heap_model *analyze_target(const struct target *t, const char *debuginfo_path, char **err);
 
-/* Open a live process (PID_OR_PATH all digits) or a memory image. */
-struct target *open_target(const char *pid_or_path, int is_image, char **err);
+/* Where a target comes from: a live process, a memory image (snapshot) or
+ * an ELF core (with, optionally, its executable). */
+struct target_source {
+	enum target_kind kind;
+	const char *where;		/* the PID, or the file */
+	const char *exe;		/* core: the executable, NULL to find it */
+};
 
-/* A PID (a number) opened live, anything else as a snapshot (a memory
- * image file). */
-struct target *open_operand(const char *operand, char **err);
+struct target *open_target(const struct target_source *src, char **err);
+
+/* An operand of diff or -i: a PID (a number) is live, an ELF core file a
+ * core (EXE: its executable, or NULL), anything else a snapshot. */
+struct target_source operand_source(const char *operand, const char *exe);
 
 /* HEAPINSPECT_TIMING=1: phase times on stderr, for the benchmarks. */
 void timing_phase(const char *name);

@@ -20,8 +20,9 @@ void cli_usage(FILE *out)
 	fprintf(out,
 		"Usage: heapinspect [OPTION]... [COMMAND [ADDR]] PID\n"
 		"       heapinspect [OPTION]... [COMMAND] --image FILE\n"
+		"       heapinspect [OPTION]... [COMMAND] --core CORE [--exe PATH]\n"
 		"       heapinspect [OPTION]... diff A B\n"
-		"       heapinspect -i PID|SNAPSHOT\n"
+		"       heapinspect -i PID|SNAPSHOT|CORE\n"
 		"Explain a process's glibc malloc heap: arenas, chunks, bins, tcaches,\n"
 		"mmapped chunks and malloc parameters, read from the live process while it\n"
 		"is paused for as long as copying takes (it is never written to).\n"
@@ -53,6 +54,8 @@ void cli_usage(FILE *out)
 		"Options:\n"
 		"  --json                 print JSON (schema heapinspect/1, doc/json-schema.md)\n"
 		"  --image FILE           read a memory image instead of a live process\n"
+		"  --core CORE            read an ELF core file (gcore, or a kernel dump)\n"
+		"  --exe PATH             the core's executable, if not where it was\n"
 		"  --dump-image FILE      also save what was copied from the process\n"
 		"  --save FILE            the same: save a snapshot (for --image, diff, -i)\n"
 		"  -i, --interactive      a prompt on the target (PID or snapshot file): the\n"
@@ -106,11 +109,14 @@ static int number_option(const char *name, const char *arg, uint64_t *out)
 
 enum { OPT_IMAGE = 256, OPT_DUMP, OPT_DEBUGINFO, OPT_NODEBUG, OPT_ARENA, OPT_STATE,
        OPT_MIN, OPT_MAX, OPT_FROM, OPT_TO, OPT_HELP, OPT_VERSION, OPT_JSON, OPT_DTYPE,
-       OPT_OWNER, OPT_SVG, OPT_LIMIT, OPT_OFFSET, OPT_INTERACTIVE = 'i' };
+       OPT_OWNER, OPT_SVG, OPT_LIMIT, OPT_OFFSET, OPT_CORE, OPT_EXE,
+       OPT_INTERACTIVE = 'i' };
 
 static const struct option long_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "image", required_argument, NULL, OPT_IMAGE },
+	{ "core", required_argument, NULL, OPT_CORE },
+	{ "exe", required_argument, NULL, OPT_EXE },
 	{ "dump-image", required_argument, NULL, OPT_DUMP },
 	{ "save", required_argument, NULL, OPT_DUMP },
 	{ "interactive", no_argument, NULL, OPT_INTERACTIVE },
@@ -175,6 +181,8 @@ static int parse_option(int c, struct options *o)
 	switch (c) {
 	case OPT_JSON: o->json = 1; return 0;
 	case OPT_IMAGE: o->image = optarg; return 0;
+	case OPT_CORE: o->core = optarg; return 0;
+	case OPT_EXE: o->exe = optarg; return 0;
 	case OPT_DUMP: o->dump_image = optarg; return 0;
 	case OPT_DEBUGINFO: o->debuginfo_path = optarg; return 0;
 	case OPT_NODEBUG:
@@ -222,13 +230,21 @@ static int parse_operands(int argc, char **argv, struct options *o, int need_tar
 		optind++;
 		rest--;
 	}
-	want = !need_target ? 0 : o->report.command == CMD_DIFF ? 2 : o->image ? 0 : 1;
+	if (o->image && o->core) {
+		warnx_("--image and --core: one target at a time");
+		return -1;
+	}
+	if (o->exe && !o->core && o->report.command != CMD_DIFF) {
+		warnx_("--exe names the executable of a core: it goes with --core");
+		return -1;
+	}
+	want = !need_target ? 0 : o->report.command == CMD_DIFF ? 2 : o->image || o->core ? 0 : 1;
 	if (rest != want) {
 		if (rest > want)
 			warnx_("unexpected argument '%s' (unknown command?)", argv[optind + want]);
 		else
 			warnx_("%s", o->report.command == CMD_DIFF ? "diff takes two snapshots "
-				     "or PIDs" : "missing PID (or --image FILE)");
+				     "or PIDs" : "missing PID (or --image FILE, or --core CORE)");
 		return -1;
 	}
 	o->pid_arg = rest > 0 ? argv[optind] : NULL;

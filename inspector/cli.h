@@ -15,6 +15,8 @@ struct options {
 	struct report report;
 	int json;
 	const char *image;
+	const char *core;		/* --core: an ELF core file */
+	const char *exe;		/* --exe: the core's executable */
 	const char *dump_image;
 	const char *debuginfo_path;
 	const char *pid_arg;		/* the PID (or, for diff, the first operand) */

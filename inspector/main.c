@@ -35,8 +35,13 @@ static int report_main(const struct options *o)
 	struct heap_model *m;
 	char *err = NULL;
 	int status;
+	struct target_source src = { TARGET_LIVE, o->pid_arg, NULL };
+	if (o->core)
+		src = (struct target_source){ TARGET_CORE, o->core, o->exe };
+	else if (o->image)
+		src = (struct target_source){ TARGET_IMAGE, o->image, NULL };
 	timing_phase("start");
-	t = open_target(o->image ? o->image : o->pid_arg, o->image != NULL, &err);
+	t = open_target(&src, &err);
 	timing_phase("copy");
 	if (!t)
 		return fail_target(err, NULL);
@@ -73,7 +78,8 @@ static int diff_main(const struct options *o)
 	char *err = NULL;
 	int i, status = EXIT_SUCCESS;
 	for (i = 0; i < 2; i++) {
-		t[i] = open_operand(operand[i], &err);
+		struct target_source src = operand_source(operand[i], o->exe);
+		t[i] = open_target(&src, &err);
 		if (!t[i] || !(m[i] = analyze_target(t[i], o->debuginfo_path, &err))) {
 			warnx_("%s: %s", operand[i], err);
 			free(err);
@@ -123,7 +129,7 @@ int main(int argc, char **argv)
 		return repl_main(&o);	/* a PID, or a snapshot file */
 	if (o.report.command == CMD_DIFF)
 		return diff_main(&o);
-	if (!o.image && parse_u64(o.pid_arg, &(uint64_t){ 0 }) < 0) {
+	if (!o.image && !o.core && parse_u64(o.pid_arg, &(uint64_t){ 0 }) < 0) {
 		warnx_("'%s' is not a process id", o.pid_arg);
 		return usage_error();
 	}

@@ -221,6 +221,11 @@ void model_free(struct heap_model *m)
 	size_t i, j;
 	if (!m)
 		return;
+	for (i = 0; i < m->nmodules; i++) {
+		free(m->modules[i].name);
+		free(m->modules[i].file);
+	}
+	free(m->modules);
 	for (i = 0; i < m->narenas; i++) {
 		for (j = 0; j < m->arenas[i].nbins; j++)
 			free(m->arenas[i].bins[j].chunks);

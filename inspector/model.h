@@ -392,10 +392,20 @@ struct chunk_run {
 	uint32_t *page_chunk;	/* NULL for single-chunk runs */
 };
 
+/* A module (executable or shared object) of the target, as libdwfl
+ * reported it: for a core the build-id comes from the core's own memory. */
+struct module_info {
+	char *name;			/* libdwfl's name: the mapped path, or for a core the soname */
+	char *file;			/* the ELF file used for it, "" if none was found */
+	char build_id[129];		/* hex, "" if unknown */
+};
+
 struct heap_model {
 	pid_t pid;
 	char *exe;
-	const char *source;		/* "live" | "image" */
+	const char *source;		/* "live" | "image" | "core" */
+	struct module_info *modules;
+	size_t nmodules;
 	double pause_seconds;
 	uint64_t bytes_copied;
 	struct glibc_info glibc;

@@ -9,6 +9,16 @@
 #include "render_explain.h"
 #include "util.h"
 
+#include <string.h>
+
+/* Why a model has no page residency: only live copies measure it. */
+static const char *no_residency_reason(const struct heap_model *m)
+{
+	return !strcmp(m->source, "core") ? "a core file records which pages existed, not which "
+					    "were resident"
+					  : "a format-1 memory image holds no page residency";
+}
+
 static void pin_line(FILE *out, const struct heap_model *m, const struct pin *p, size_t rank)
 {
 	char what[512], release[512], b[64];
@@ -29,9 +39,11 @@ void explain_text_top(FILE *out, const struct heap_model *m, size_t max)
 		fprintf(out, "  nothing: no large free run under live chunks, no pinned arena or view\n");
 	for (i = 0; i < m->ex.npins && i < max; i++)
 		pin_line(out, m, &m->ex.pins[i], i + 1);
-	fprintf(out, "malloc_trim(0) would return %s now%s\n",
-		format_bytes(m->ex.trim_total, b, sizeof b),
-		m->ex.have_residency ? "" : " (residency unknown: image without it)");
+	if (m->ex.have_residency)
+		fprintf(out, "malloc_trim(0) would return %s now\n",
+			format_bytes(m->ex.trim_total, b, sizeof b));
+	else
+		fprintf(out, "malloc_trim(0) would return: unknown (%s)\n", no_residency_reason(m));
 }
 
 static void rss_section(FILE *out, const struct heap_model *m)
@@ -40,7 +52,7 @@ static void rss_section(FILE *out, const struct heap_model *m)
 	uint64_t sum = 0;
 	size_t k;
 	if (!m->ex.have_residency) {
-		fprintf(out, "resident memory: unknown (a memory image without page residency)\n");
+		fprintf(out, "resident memory: unknown (%s)\n", no_residency_reason(m));
 		return;
 	}
 	fprintf(out, "Resident anonymous memory: %s measured (RssAnon), %s counted page by page\n",

@@ -21,6 +21,20 @@ static void count_bytes(struct json *j, const char *key, const struct count_byte
 	json_object_end(j);
 }
 
+static void modules(struct json *j, const struct heap_model *m)
+{
+	size_t i;
+	json_array_begin(j, "modules");
+	for (i = 0; i < m->nmodules; i++) {
+		json_object_begin(j, NULL);
+		json_string(j, "name", m->modules[i].name);
+		json_string(j, "file", m->modules[i].file);
+		json_string(j, "build_id", m->modules[i].build_id);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
 static void header(struct json *j, const struct heap_model *m, const struct report *r)
 {
 	const struct glibc_info *g = &m->glibc;
@@ -32,6 +46,7 @@ static void header(struct json *j, const struct heap_model *m, const struct repo
 	json_string(j, "source", m->source);
 	json_double(j, "pause_seconds", m->pause_seconds);
 	json_uint(j, "bytes_copied", m->bytes_copied);
+	modules(j, m);
 	json_object_end(j);
 	json_object_begin(j, "glibc");
 	json_string(j, "version", g->version);

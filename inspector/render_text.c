@@ -14,6 +14,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The modules whose files the walkers read: the executable, libc,
+ * libpython and NumPy's core. */
+static int module_is_key(const struct heap_model *m, const struct module_info *mi)
+{
+	static const char *const prefixes[] = { "libc.so", "libpython", "_multiarray_umath" };
+	const char *base = strrchr(mi->name, '/') ? strrchr(mi->name, '/') + 1 : mi->name;
+	size_t i;
+	if (!strcmp(mi->name, m->exe) || !strcmp(mi->file, m->exe))
+		return 1;
+	for (i = 0; i < NELEM(prefixes); i++)
+		if (!strncmp(base, prefixes[i], strlen(prefixes[i])))
+			return 1;
+	return 0;
+}
+
+/* A core's key modules: which file stood for each, by build-id. */
+static void core_modules(FILE *out, const struct heap_model *m)
+{
+	size_t i;
+	for (i = 0; i < m->nmodules; i++) {
+		const struct module_info *mi = &m->modules[i];
+		if (!module_is_key(m, mi))
+			continue;
+		fprintf(out, "  module %s, build-id %s: %s%s\n", mi->name,
+			mi->build_id[0] ? mi->build_id : "unknown",
+			mi->file[0] ? "read from " : "no matching file found",
+			mi->file);
+	}
+}
+
 static void header(FILE *out, const struct heap_model *m)
 {
 	const struct glibc_info *g = &m->glibc;
@@ -22,7 +52,10 @@ static void header(FILE *out, const struct heap_model *m)
 	if (!strcmp(m->source, "live"))
 		fprintf(out, ": paused %.1f ms, copied %s", m->pause_seconds * 1000.0,
 			format_bytes(m->bytes_copied, b, sizeof b));
-	fprintf(out, "\nglibc %s (%s), layout %s%s\n", g->version, g->libc_path,
+	fputc('\n', out);
+	if (!strcmp(m->source, "core"))
+		core_modules(out, m);
+	fprintf(out, "glibc %s (%s), layout %s%s\n", g->version, g->libc_path,
 		g->layout->name, g->layout_from_dwarf ? ", offsets checked against DWARF" : "");
 	fprintf(out, "  main_arena 0x%llx (%s), mp_ 0x%llx (%s), tcache by %s\n",
 		(unsigned long long)g->main_arena, g->main_arena_method,

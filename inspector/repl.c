@@ -64,7 +64,7 @@
 
 struct session {
 	const char *operand;		/* the PID or the snapshot file */
-	int is_image;
+	struct target_source source;
 	pid_t pid;			/* a live process, else 0 */
 	const char *debuginfo_path;
 	struct target *t;
@@ -265,7 +265,6 @@ static const struct repl_command session_commands[] = {
 	{ "quit", "", "leave (also exit, or end of input); the process runs on" },
 };
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct repl_command *find_command(const char *name)
 {
@@ -287,7 +286,8 @@ static int is_report_command(const char *name)
 /* Options of the command line that make no sense on a prompt line. */
 static int option_is_cli_only(const char *opt)
 {
-	static const char *const only[] = { "image", "dump-image", "save", "interactive",
+	static const char *const only[] = { "image", "core", "exe", "dump-image", "save",
+					    "interactive",
 					    "debuginfo-path", "no-debuginfo", "version" };
 	size_t i;
 	for (i = 0; i < NELEM(only); i++)
@@ -434,8 +434,9 @@ static void print_copy(const struct session *s)
 {
 	char b[64], when[32];
 	strftime(when, sizeof when, "%H:%M:%S", localtime(&s->taken));
-	if (s->is_image)
-		printf("snapshot %s: process %d (%s), %s held, read at %s\n", s->operand,
+	if (s->source.kind != TARGET_LIVE)
+		printf("%s %s: process %d (%s), %s held, read at %s\n",
+		       s->source.kind == TARGET_CORE ? "core" : "snapshot", s->operand,
 		       (int)s->t->pid, s->t->exe[0] ? s->t->exe : "?",
 		       human_size(s->t->bytes_copied, b, sizeof b), when);
 	else
@@ -460,7 +461,7 @@ static int load(struct session *s, int first)
 		block_sigint(1);	/* the pause must end with the resume */
 		got_sigint = 0;
 	}
-	t = open_target(s->operand, s->is_image, &err);
+	t = open_target(&s->source, &err);
 	if (!first)
 		settle_signals();	/* a Ctrl-C during the copy is seen now */
 	if (!t) {
@@ -503,7 +504,8 @@ static void cmd_stop(struct session *s)
 {
 	char *err = NULL;
 	if (!s->pid) {
-		warnx_("stop: %s is a snapshot, not a live process", s->operand);
+		warnx_("stop: %s is a %s, not a live process", s->operand,
+		       s->source.kind == TARGET_CORE ? "core file" : "snapshot");
 		return;
 	}
 	if (target_live_held()) {
@@ -575,8 +577,9 @@ static void cmd_report(struct session *s, int argc, char **argv, int from_more)
 	int i, paged, explicit_limit = 0;
 	if (cli_parse(argc, argv, &o, 0) != 0)
 		return;	/* a usage error (reported), or --help (printed) */
-	if (o.image || o.dump_image || o.interactive || o.debuginfo_path) {
-		warnx_("--image, --save, --dump-image, --debuginfo-path and -i belong on the "
+	if (o.image || o.core || o.exe || o.dump_image || o.interactive || o.debuginfo_path) {
+		warnx_("--image, --core, --exe, --save, --dump-image, --debuginfo-path and -i "
+		       "belong on the "
 		       "command line (here: save NAME, diff NAME)");
 		return;
 	}
@@ -1366,13 +1369,17 @@ int repl_main(const struct options *o)
 	uint64_t pid;
 	char *dir;
 	memset(&s, 0, sizeof s);
-	s.operand = o->image ? o->image : o->pid_arg;
+	s.operand = o->core ? o->core : o->image ? o->image : o->pid_arg;
 	if (!s.operand) {
-		warnx_("-i takes a PID or a snapshot file");
+		warnx_("-i takes a PID, a snapshot file or --core CORE");
 		return EXIT_USAGE;
 	}
-	s.is_image = o->image != NULL || parse_u64(s.operand, &pid) < 0;
-	s.pid = s.is_image ? 0 : (pid_t)pid;
+	s.source = operand_source(s.operand, o->exe);
+	if (o->image)
+		s.source.kind = TARGET_IMAGE;
+	else if (o->core)
+		s.source.kind = TARGET_CORE;
+	s.pid = s.source.kind == TARGET_LIVE && parse_u64(s.operand, &pid) == 0 ? (pid_t)pid : 0;
 	s.debuginfo_path = o->debuginfo_path;
 	s.tty = isatty(STDIN_FILENO);
 	s.out_tty = isatty(STDOUT_FILENO);

@@ -7,17 +7,62 @@
 #include "symbols.h"
 #include "util.h"
 
+#include <fcntl.h>
+#include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* A live process or an image: the modules its maps text names. */
+static int report_from_maps(struct symbols *s, const struct target *t, char **err)
+{
+	FILE *maps = fmemopen(t->maps_text, strlen(t->maps_text), "r");
+	int r;
+	if (!maps) {
+		*err = xasprintf("cannot read the target's mappings");
+		return -1;
+	}
+	dwfl_report_begin(s->dwfl);
+	r = dwfl_linux_proc_maps_report(s->dwfl, maps);
+	fclose(maps);
+	if (r != 0) {
+		*err = xasprintf("libdwfl cannot report modules: %s", dwfl_errmsg(-1));
+		return -1;
+	}
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	return 0;
+}
+
+/* A core: libdwfl finds the modules (link_map, NT_FILE) and their
+ * build-ids in the core itself, and their files by build-id. */
+static int report_from_core(struct symbols *s, const struct target *t, char **err)
+{
+	s->core_fd = open(t->core_path, O_RDONLY | O_CLOEXEC);
+	elf_version(EV_CURRENT);
+	s->core_elf = s->core_fd < 0 ? NULL : elf_begin(s->core_fd, ELF_C_READ_MMAP, NULL);
+	if (!s->core_elf) {
+		*err = xasprintf("cannot read core %s", t->core_path);
+		return -1;
+	}
+	dwfl_report_begin(s->dwfl);
+	if (dwfl_core_file_report(s->dwfl, s->core_elf, t->exe[0] ? t->exe : NULL) < 0) {
+		*err = xasprintf("libdwfl cannot report the core's modules: %s", dwfl_errmsg(-1));
+		return -1;
+	}
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	return 0;
+}
 
 int symbols_open(struct symbols *s, const struct target *t, const char *debuginfo_path,
 		 char **err)
 {
-	FILE *maps;
+	int core = t->kind == TARGET_CORE;
 	memset(s, 0, sizeof *s);
+	s->core_fd = -1;
+	s->target = t;
 	s->debuginfo_path = debuginfo_path ? xstrdup(debuginfo_path) : NULL;
-	s->callbacks.find_elf = dwfl_linux_proc_find_elf;
+	s->callbacks.find_elf = core ? dwfl_build_id_find_elf : dwfl_linux_proc_find_elf;
 	s->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
 	s->callbacks.debuginfo_path = &s->debuginfo_path;
 	s->dwfl = dwfl_begin(&s->callbacks);
@@ -26,21 +71,10 @@ int symbols_open(struct symbols *s, const struct target *t, const char *debuginf
 		symbols_close(s);
 		return -1;
 	}
-	maps = fmemopen(t->maps_text, strlen(t->maps_text), "r");
-	if (!maps) {
-		*err = xasprintf("cannot read the target's mappings");
-		symbols_close(s);
-		return -1;
-	}
-	dwfl_report_begin(s->dwfl);
-	if (dwfl_linux_proc_maps_report(s->dwfl, maps) != 0) {
-		fclose(maps);
-		*err = xasprintf("libdwfl cannot report modules: %s", dwfl_errmsg(-1));
+	if ((core ? report_from_core : report_from_maps)(s, t, err) < 0) {
 		symbols_close(s);	/* nothing leaks on failure */
 		return -1;
 	}
-	fclose(maps);
-	dwfl_report_end(s->dwfl, NULL, NULL);
 	return 0;
 }
 
@@ -48,6 +82,10 @@ void symbols_close(struct symbols *s)
 {
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
+	if (s->core_elf)
+		elf_end(s->core_elf);
+	if (s->core_fd >= 0)
+		close(s->core_fd);
 	free(s->debuginfo_path);
 	memset(s, 0, sizeof *s);
 }
@@ -97,8 +135,19 @@ Dwfl_Module *symbols_module(struct symbols *s, const char *prefix)
 	return find_module(s, basename_starts_with, prefix);
 }
 
+/* By address first: the module over the file's first mapping (a core's
+ * modules are named by soname or basename, not by the mapped path). */
 Dwfl_Module *symbols_module_by_path(struct symbols *s, const char *path)
 {
+	size_t i;
+	for (i = 0; s->target && i < s->target->nmaps; i++) {
+		const struct target_mapping *mp = &s->target->maps[i];
+		Dwfl_Module *mod;
+		if (strcmp(mp->path, path) != 0)
+			continue;
+		if ((mod = dwfl_addrmodule(s->dwfl, mp->start)) != NULL)
+			return mod;
+	}
 	return find_module(s, path_equal, path);
 }
 

@@ -3,8 +3,11 @@
  *
  * The module list is reported from the maps text the target captured
  * (dwfl_linux_proc_maps_report), so symbols describe exactly the snapshot
- * being walked, live or from an image.  ELF and debuginfo files are found
- * the standard libdwfl way (build-id under the debuginfo path).
+ * being walked, live or from an image; for a core, libdwfl reports it from
+ * the core itself (dwfl_core_file_report: link_map, NT_FILE, build-ids).
+ * ELF and debuginfo files are found the standard libdwfl way (build-id
+ * under the debuginfo path; a core's files also by the names it records,
+ * checked against their build-ids).
  *
  * Invariant: a missing file, symbol or DWARF is an answer ("not found"),
  * never an error; callers fall back to layout tables and heuristics and say
@@ -23,6 +26,9 @@ struct symbols {
 	Dwfl *dwfl;
 	Dwfl_Callbacks callbacks;
 	char *debuginfo_path;
+	const struct target *target;	/* whose modules these are */
+	Elf *core_elf;			/* a core target: the core, for libdwfl */
+	int core_fd;
 };
 
 /* DEBUGINFO_PATH: libdwfl syntax, NULL for the default. 0 on success. */

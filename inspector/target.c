@@ -253,6 +253,10 @@ void target_free(struct target *t)
 	free(t->threads);
 	free(t->exe);
 	free(t->maps_text);
+	free(t->core_path);
+	for (i = 0; i < t->nnotes; i++)
+		free(t->notes[i]);
+	free(t->notes);
 	if (t->storage)
 		munmap(t->storage, t->storage_len);
 	free(t);

@@ -55,7 +55,7 @@ struct target_residency {
 	const uint8_t *bits;		/* bit i: page start + i*4096 */
 };
 
-enum target_kind { TARGET_LIVE, TARGET_IMAGE };
+enum target_kind { TARGET_LIVE, TARGET_IMAGE, TARGET_CORE };
 
 struct target {
 	enum target_kind kind;
@@ -76,6 +76,9 @@ struct target {
 	size_t nresidency, residency_cap;
 	int residency_owned;		/* bits were malloc'd (live), else in storage */
 	uint64_t rss_anon;		/* RssAnon of /proc/PID/status at the pause, bytes */
+	char *core_path;		/* core: the core file (symbols.c reports it to libdwfl) */
+	char **notes;			/* what the backend could not read, and why */
+	size_t nnotes;
 	/* backend storage: an image file mapped whole (munmap'd on free) */
 	void *storage;
 	size_t storage_len;
@@ -126,6 +129,11 @@ void target_free(struct target *t);
 struct target *target_open_live(pid_t pid, char **err);
 struct target *target_open_image(const char *path, char **err);
 int target_write_image(const struct target *t, const char *path, char **err);
+/* An ELF core (target_core.c); EXE: the executable, NULL to take the file
+ * mapped at the core's entry point. */
+struct target *target_open_core(const char *path, const char *exe, char **err);
+/* Does PATH start like an ELF core file? */
+int target_is_core_file(const char *path);
 
 /* Hold a live process stopped across copies (the REPL's stop/cont): every
  * thread is seized and interrupted now and stays stopped until

@@ -50,4 +50,7 @@ static inline void sort_items(void *base, size_t n, size_t size,
 static inline uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 static inline uint64_t align_down(uint64_t v, uint64_t a) { return v & ~(a - 1); }
 
+/* Elements in array A. */
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
 #endif
