@@ -601,12 +601,21 @@ out:
 	return *err ? -1 : 0;
 }
 
+static int thread_cmp(const void *a, const void *b)
+{
+	const struct target_thread *x = a, *y = b;
+	return (x->tid > y->tid) - (x->tid < y->tid);
+}
+
 static int build_target(struct core *c, struct target *t, const char *exe, char **err)
 {
 	uint64_t main_sp = 0;
 	if (check_header(c, err) < 0 || read_program_headers(c, t, &main_sp, err) < 0)
 		return -1;
 	qsort(c->segs, c->nsegs, sizeof *c->segs, segment_cmp);
+	/* by tid, as /proc/PID/task lists them live (the kernel writes the
+	 * dumping thread first) */
+	qsort(t->threads, t->nthreads, sizeof *t->threads, thread_cmp);
 	if (exe && check_exe(c, exe, err) < 0)
 		return -1;
 	t->pid = c->pid;
