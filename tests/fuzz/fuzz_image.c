@@ -10,6 +10,9 @@
  *               from a test target): the walkers see a realistic heap with
  *               hostile words in it (sizes, links, type pointers, array
  *               fields), which a raw image rarely reaches.
+ * Either input may also be an ELF core file (a gcore of a test target as
+ * $FUZZ_BASE_IMAGE): it is then read by the core loader (target_core.c),
+ * program headers, notes and memory alike.
  * Each run builds the model without debuginfo (offline, deterministic),
  * renders every report into /dev/null, and frees everything: a crash, a
  * sanitizer report, a leak or a hang (libFuzzer's -timeout) is a bug.
@@ -57,7 +60,8 @@ static void inspect_fd(int fd)
 	struct target *t;
 	struct heap_model *m;
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	t = target_open_image(path, &err);
+	t = target_is_core_file(path) ? target_open_core(path, NULL, &err)
+				      : target_open_image(path, &err);
 	if (!t) {
 		free(err);
 		return;
