@@ -18,6 +18,22 @@
  * pointer is looked up in the chunk index or the target's regions before it
  * is followed; a structure that does not check out ends that walk with a
  * DIAG_ERROR and the rest goes on.
+ *
+ * Arenas locked at the pause: a thread stopped while it held an arena's
+ * mutex may be halfway through a list or chunk update (a chunk marked in
+ * use but still binned, a split whose remainder header is not written
+ * yet, a top not yet resized).  Whatever does not check out inside such an
+ * arena (its heaps, its bins, its chunks; tcache links into its heaps) is
+ * reported by arena_diag as a warning tagged mid-update, with its address,
+ * never as an error; the same finding in an arena that was not locked is
+ * an error.  The arena ring (list_lock) and mp_ are not covered.
+ *
+ * tcaches are per thread and change without any lock, but glibc 2.36's
+ * tcache_put stores key, next, entries[i], then counts[i], and tcache_get
+ * entries[i], counts[i], then key: a thread paused anywhere inside them
+ * leaves a well-formed list whose count is off by one, which is only a
+ * warning ("counts say N, the list has M").  Other glibc builds may order
+ * those stores differently; threads' registers are not consulted.
  */
 #include "config.h"
 
@@ -25,6 +41,8 @@
 #include "glibc_chunk.h"
 #include "util.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +91,54 @@ static uint64_t read_field(struct walk *w, uint64_t base, long off, int width)
 static uint64_t reveal_ptr(const struct glibc_layout *L, uint64_t field_addr, uint64_t stored)
 {
 	return L->safe_linking ? (field_addr >> 12) ^ stored : stored;
+}
+
+/* ---- diagnostics inside an arena --------------------------------------- */
+
+static int arena_was_locked(const struct heap_model *m, int idx)
+{
+	return idx >= 0 && (size_t)idx < m->narenas && m->arenas[idx].mutex != 0;
+}
+
+/* An inconsistency of severity SEV found inside arena IDX (-1: none
+ * known).  If that arena was locked at the pause it may be a list caught
+ * mid-update: then a warning that says so and names the arena, never an
+ * error. */
+static void arena_diag(struct heap_model *m, int idx, enum diag_severity sev, uint64_t addr,
+		       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void arena_diag(struct heap_model *m, int idx, enum diag_severity sev, uint64_t addr,
+		       const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (!arena_was_locked(m, idx)) {
+		model_diag(m, sev, addr, "%s", msg ? msg : fmt);
+	} else {
+		model_diag(m, DIAG_WARNING, addr, "arena %d was locked at the pause (caught "
+			   "mid-update?): %s", idx, msg ? msg : fmt);
+		m->diags[m->ndiags - 1].mid_update_arena = idx;
+	}
+	free(msg);
+}
+
+/* The arena whose heap holds ADDR: the arena of the chunk there, else of
+ * the heap segment around it; -1 if none. */
+static int arena_holding(const struct heap_model *m, uint64_t addr)
+{
+	const struct chunk *c = model_chunk_containing(m, addr);
+	size_t i, j;
+	if (c && c->arena >= 0)
+		return c->arena;
+	for (i = 0; i < m->narenas; i++)
+		for (j = 0; j < m->arenas[i].nheaps; j++)
+			if (addr >= m->arenas[i].heaps[j].addr &&
+			    addr < m->arenas[i].heaps[j].chunks_end)
+				return (int)i;
+	return -1;
 }
 
 /* ---- 1. mp_ ------------------------------------------------------------ */
@@ -140,6 +206,21 @@ static void read_arena(struct walk *w, struct arena *a)
 	a->top_size = read_word_or_zero(w, a->top + (uint64_t)L->chunk_size) & ~CHUNK_FLAGS;
 }
 
+/* Has malloc never run in this process (or has the loader not finished
+ * with libc)?  malloc_init_state, on the first allocation, points top and
+ * every bin at the arena itself; before it all of them are 0. */
+static int arena_never_initialized(struct walk *w, const struct arena *a)
+{
+	const struct glibc_layout *L = w->L;
+	long i, words = (L->malloc_state_nbins - 1) * 2;
+	if (a->top)
+		return 0;
+	for (i = 0; i < words; i++)
+		if (read_field(w, a->addr, L->malloc_state_bins + i * L->size_sz, 8))
+			return 0;
+	return 1;
+}
+
 static void collect_arenas(struct walk *w)
 {
 	struct heap_model *m = w->m;
@@ -157,6 +238,11 @@ static void collect_arenas(struct walk *w)
 			return;
 		}
 		read_arena(w, a);
+		if (a->is_main && arena_never_initialized(w, a)) {
+			model_diag(m, DIAG_NOTE, addr, "malloc has not run in this process yet "
+				   "(main_arena is not initialized: no heap to walk)");
+			return;	/* no other arena can exist: next may not even be relocated */
+		}
 		if (a->mutex)
 			model_diag(m, DIAG_WARNING, addr, "arena %zu was locked when the process "
 				   "was paused: its lists may be mid-update", m->narenas - 1);
@@ -182,6 +268,7 @@ static uint64_t first_chunk_after(const struct glibc_layout *L, uint64_t ptr)
 
 static void main_arena_segment(struct walk *w, struct arena *a)
 {
+	int idx = (int)(a - w->m->arenas);
 	struct heap_segment *s;
 	if (!w->m->mp.sbrk_base || a->top == a->addr + (uint64_t)w->L->malloc_state_bins -
 						   (uint64_t)w->L->chunk_fd)
@@ -198,7 +285,8 @@ static void main_arena_segment(struct walk *w, struct arena *a)
 	{
 		const struct target_mapping *mp = target_mapping_at(w->t, a->top);
 		if (!mp || a->top_size > mp->end - a->top) {
-			model_diag(w->m, DIAG_ERROR, a->top, "main arena top 0x%llx has size %llu, "
+			arena_diag(w->m, idx, DIAG_ERROR, a->top,
+				   "main arena top 0x%llx has size %llu, "
 				   "beyond its mapping: corrupt top", (unsigned long long)a->top,
 				   (unsigned long long)a->top_size);
 			s->chunks_end = mp ? mp->end : a->top;
@@ -206,14 +294,14 @@ static void main_arena_segment(struct walk *w, struct arena *a)
 	}
 	s->size = s->mprotect_size = s->chunks_end - s->addr;
 	if (s->chunks_end < s->chunks_start) {
-		model_diag(w->m, DIAG_ERROR, a->top, "main arena top 0x%llx lies below "
+		arena_diag(w->m, idx, DIAG_ERROR, a->top, "main arena top 0x%llx lies below "
 			   "sbrk_base", (unsigned long long)a->top);
 		a->nheaps = 0;
 	}
 }
 
 static int read_heap_info(struct walk *w, uint64_t h, struct heap_segment *s, uint64_t *prev,
-			  uint64_t arena)
+			  uint64_t arena, int idx)
 {
 	const struct glibc_layout *L = w->L;
 	uint64_t ar_ptr = read_field(w, h, L->heap_info_ar_ptr, 8);
@@ -223,7 +311,7 @@ static int read_heap_info(struct walk *w, uint64_t h, struct heap_segment *s, ui
 	*prev = read_field(w, h, L->heap_info_prev, 8);
 	if (ar_ptr != arena || !s->size || s->size > heap_max_size(w) ||
 	    !target_view(w->t, h, (size_t)L->heap_info_sizeof)) {
-		model_diag(w->m, DIAG_ERROR, h, "heap_info at 0x%llx does not belong to arena "
+		arena_diag(w->m, idx, DIAG_ERROR, h, "heap_info at 0x%llx does not belong to arena "
 			   "0x%llx (ar_ptr 0x%llx, size %llu)", (unsigned long long)h,
 			   (unsigned long long)arena, (unsigned long long)ar_ptr,
 			   (unsigned long long)s->size);
@@ -239,26 +327,27 @@ static int read_heap_info(struct walk *w, uint64_t h, struct heap_segment *s, ui
 
 static void thread_arena_segments(struct walk *w, struct arena *a)
 {
+	int idx = (int)(a - w->m->arenas);
 	uint64_t hmax = heap_max_size(w), h = align_down(a->top, hmax), prev;
 	uint64_t tortoise = h, power = 1, lam = 0;	/* Brent's cycle check */
 	struct heap_segment *segs = NULL;
 	size_t n = 0, cap = 0, i;
 	while (h && n < MAX_HEAPS_PER_ARENA) {
 		struct heap_segment *s = ARRAY_PUSH(segs, n, cap);
-		if (read_heap_info(w, h, s, &prev, a->addr) < 0) {
+		if (read_heap_info(w, h, s, &prev, a->addr, idx) < 0) {
 			n--;
 			break;
 		}
 		if (h + (uint64_t)w->L->heap_info_sizeof == a->addr)
 			break;	/* the first heap: the chain ends here */
 		if (prev && align_down(prev, hmax) != prev) {
-			model_diag(w->m, DIAG_ERROR, h, "heap_info.prev 0x%llx is not aligned",
+			arena_diag(w->m, idx, DIAG_ERROR, h, "heap_info.prev 0x%llx is not aligned",
 				   (unsigned long long)prev);
 			break;
 		}
 		h = prev;
 		if (h == tortoise) {
-			model_diag(w->m, DIAG_ERROR, h, "heap_info.prev chain of arena 0x%llx "
+			arena_diag(w->m, idx, DIAG_ERROR, h, "heap_info.prev chain of arena 0x%llx "
 				   "loops back to 0x%llx", (unsigned long long)a->addr,
 				   (unsigned long long)h);
 			break;
@@ -310,12 +399,26 @@ static int size_field_at(struct walk *w, const struct segment_bytes *sb, uint64_
 	return read_word(w, at, out);
 }
 
-static void bad_chunk(struct walk *w, uint64_t p, uint64_t raw, uint64_t end)
+static void bad_chunk(struct walk *w, int arena_idx, uint64_t p, uint64_t raw, uint64_t end)
 {
-	model_diag(w->m, DIAG_ERROR, p, "corrupt chunk at 0x%llx: size field 0x%llx is "
+	arena_diag(w->m, arena_idx, DIAG_ERROR, p, "corrupt chunk at 0x%llx: size field 0x%llx is "
 		   "impossible here; the rest of this heap (%llu bytes) is not walked",
 		   (unsigned long long)p, (unsigned long long)raw,
 		   (unsigned long long)(end - p));
+}
+
+/* sysmalloc() (glibc 2.36 malloc.c, "Setup fencepost and free the old
+ * top chunk") closes a full non-main heap with a 0|PREV_INUSE header; when
+ * the old top is too small to free (under MINSIZE once the posts are
+ * taken) the old top itself, MINSIZE bytes marked in use, is the post
+ * before it.  If the last chunk walked is that, call it a fencepost. */
+static int ends_with_small_fencepost(struct heap_model *m, uint64_t minsize)
+{
+	struct chunk *c = m->nchunks ? &m->chunks[m->nchunks - 1] : NULL;
+	if (!c || c->state != CHUNK_INUSE || c->size != minsize)
+		return 0;
+	c->state = CHUNK_FENCEPOST;
+	return 1;
 }
 
 /* Walk one heap segment by boundary tags: a chunk is free iff the next
@@ -332,7 +435,8 @@ static void walk_segment(struct walk *w, const struct arena *a, int arena_idx,
 	while (p < s->chunks_end) {
 		uint64_t raw, size, next_raw;
 		if (size_field_at(w, &sb, p, &raw) < 0) {
-			model_diag(w->m, DIAG_ERROR, p, "chunk header at 0x%llx was not copied "
+			arena_diag(w->m, arena_idx, DIAG_ERROR, p,
+				   "chunk header at 0x%llx was not copied "
 				   "(unreadable memory)", (unsigned long long)p);
 			return;
 		}
@@ -341,7 +445,8 @@ static void walk_segment(struct walk *w, const struct arena *a, int arena_idx,
 			add_chunk(w->m, p, size <= s->chunks_end - p ? size : s->chunks_end - p,
 				  CHUNK_TOP, arena_idx);
 			if (size != s->chunks_end - p)
-				model_diag(w->m, DIAG_ERROR, p, "top chunk at 0x%llx has size %llu "
+				arena_diag(w->m, arena_idx, DIAG_ERROR, p,
+					   "top chunk at 0x%llx has size %llu "
 					   "but its heap ends at 0x%llx", (unsigned long long)p,
 					   (unsigned long long)size, (unsigned long long)s->chunks_end);
 			return;
@@ -349,13 +454,16 @@ static void walk_segment(struct walk *w, const struct arena *a, int arena_idx,
 		if (size == 0 && !a->is_main && w->m->nchunks &&
 		    w->m->chunks[w->m->nchunks - 1].state == CHUNK_FENCEPOST)
 			return;	/* the 0|PREV_INUSE header after a fencepost */
+		if (raw == CHUNK_PREV_INUSE && !a->is_main && p + fencepost == s->chunks_end &&
+		    ends_with_small_fencepost(w->m, minsize))
+			return;	/* the same after an old top too small to free */
 		if (size == fencepost && !a->is_main) {
 			add_chunk(w->m, p, size, CHUNK_FENCEPOST, arena_idx);
 			p += size;
 			continue;
 		}
 		if (size < minsize || size % align || size > s->chunks_end - p) {
-			bad_chunk(w, p, raw, s->chunks_end);
+			bad_chunk(w, arena_idx, p, raw, s->chunks_end);
 			return;
 		}
 		if (sb.base)	/* headers ahead are on lines the walk will want */
@@ -367,7 +475,8 @@ static void walk_segment(struct walk *w, const struct arena *a, int arena_idx,
 		p += size;
 	}
 	if (a->is_main || p != s->chunks_end)
-		model_diag(w->m, DIAG_ERROR, s->chunks_end, "heap at 0x%llx ended without "
+		arena_diag(w->m, arena_idx, DIAG_ERROR, s->chunks_end,
+			   "heap at 0x%llx ended without "
 			   "reaching its top chunk", (unsigned long long)s->addr);
 }
 
@@ -541,7 +650,8 @@ static void walk_fastbin(struct walk *w, struct arena *a, int arena_idx, unsigne
 		struct chunk *c = model_chunk_at(w->m, p);
 		uint64_t stored;
 		if (!c || c->arena != arena_idx || c->size != expect || c->state != CHUNK_INUSE) {
-			model_diag(w->m, DIAG_ERROR, p, "fastbin %u of arena %d links to 0x%llx, "
+			arena_diag(w->m, arena_idx, DIAG_ERROR, p,
+				   "fastbin %u of arena %d links to 0x%llx, "
 				   "%s", i, arena_idx, (unsigned long long)p,
 				   !c ? "which is not a chunk" :
 				   c->state == CHUNK_FASTBIN ? "already in a fastbin (cycle)" :
@@ -555,7 +665,8 @@ static void walk_fastbin(struct walk *w, struct arena *a, int arena_idx, unsigne
 		stored = read_word_or_zero(w, p + (uint64_t)L->chunk_fd);
 		p = reveal_ptr(L, p + (uint64_t)L->chunk_fd, stored);
 		if (p % (uint64_t)L->malloc_alignment) {
-			model_diag(w->m, DIAG_ERROR, c->addr, "fastbin %u: misaligned link after "
+			arena_diag(w->m, arena_idx, DIAG_ERROR, c->addr,
+				   "fastbin %u: misaligned link after "
 				   "0x%llx (corrupt)", i, (unsigned long long)c->addr);
 			break;
 		}
@@ -581,7 +692,8 @@ static void walk_bin(struct walk *w, struct arena *a, int arena_idx, unsigned i,
 	while (p != head && steps++ <= w->m->nchunks) {
 		struct chunk *c = model_chunk_at(w->m, p);
 		if (!c || c->arena != arena_idx || c->state != CHUNK_FREE_UNBINNED) {
-			model_diag(w->m, DIAG_ERROR, p, "bin %u of arena %d links to 0x%llx, %s",
+			arena_diag(w->m, arena_idx, DIAG_ERROR, p,
+				   "bin %u of arena %d links to 0x%llx, %s",
 				   i, arena_idx, (unsigned long long)p,
 				   !c ? "which is not a chunk" :
 				   c->state == state ? "already in this bin (cycle)" :
@@ -590,7 +702,8 @@ static void walk_bin(struct walk *w, struct arena *a, int arena_idx, unsigned i,
 			break;
 		}
 		if (read_word_or_zero(w, p + (uint64_t)L->chunk_bk) != prev)
-			model_diag(w->m, DIAG_WARNING, p, "bin %u: chunk 0x%llx's bk does not point "
+			arena_diag(w->m, arena_idx, DIAG_WARNING, p,
+				   "bin %u: chunk 0x%llx's bk does not point "
 				   "back to its predecessor", i, (unsigned long long)p);
 		c->state = (uint8_t)state;
 		c->bin = (uint8_t)i;
@@ -606,6 +719,8 @@ static void walk_arena_bins(struct walk *w, int arena_idx)
 	struct arena *a = &w->m->arenas[arena_idx];
 	size_t bins_cap = 0;
 	unsigned i;
+	if (arena_never_initialized(w, a))
+		return;
 	for (i = 0; i < (unsigned)w->L->malloc_state_nfastbins; i++)
 		walk_fastbin(w, a, arena_idx, i, &bins_cap);
 	for (i = 1; i < (unsigned)w->L->malloc_state_nbins; i++)
@@ -647,7 +762,8 @@ static int walk_tcache_bin(struct walk *w, struct tcache *tc, int tc_idx, unsign
 	while (e && n <= want) {
 		struct chunk *c = model_chunk_at(w->m, e - hdr);
 		if (!c || c->state != CHUNK_INUSE || tcache_index(L, c->size) != i) {
-			model_diag(w->m, DIAG_ERROR, e, "tcache of thread %d, bin %u links to "
+			arena_diag(w->m, arena_holding(w->m, e - hdr), DIAG_ERROR, e,
+				   "tcache of thread %d, bin %u links to "
 				   "0x%llx, %s", (int)tc->tid, i, (unsigned long long)e,
 				   !c ? "which is not a chunk" :
 				   c->state == CHUNK_TCACHE ? "already in a tcache (cycle)" :
@@ -673,7 +789,8 @@ static int walk_tcache_bin(struct walk *w, struct tcache *tc, int tc_idx, unsign
 		e = reveal_ptr(L, e + (uint64_t)L->tcache_entry_next,
 			       read_word_or_zero(w, e + (uint64_t)L->tcache_entry_next));
 		if (e % (uint64_t)L->malloc_alignment) {
-			model_diag(w->m, DIAG_ERROR, c->addr, "tcache bin %u: misaligned link "
+			arena_diag(w->m, c->arena, DIAG_ERROR, c->addr,
+				   "tcache bin %u: misaligned link "
 				   "after 0x%llx (corrupt)", i, (unsigned long long)c->addr);
 			break;
 		}
@@ -783,9 +900,10 @@ static void arena_figures(struct heap_model *m)
 		add_count(&a->by_state[c->state], c->size);
 		add_count(&a->chunks, c->size);
 		if (c->state == CHUNK_FREE_UNBINNED)
-			model_diag(m, DIAG_ERROR, c->addr, "chunk 0x%llx (%llu bytes) is free by "
-				   "its boundary tag but in no bin", (unsigned long long)c->addr,
-				   (unsigned long long)c->size);
+			arena_diag(m, c->arena, DIAG_ERROR, c->addr, "chunk 0x%llx (%llu bytes) of "
+				   "arena %d is free by its boundary tag but in no bin",
+				   (unsigned long long)c->addr, (unsigned long long)c->size,
+				   c->arena);
 	}
 }
 

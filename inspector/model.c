@@ -79,6 +79,7 @@ void model_diag(struct heap_model *m, enum diag_severity sev, uint64_t addr,
 	d->severity = sev;
 	d->addr = addr;
 	d->message = msg;
+	d->mid_update_arena = -1;
 }
 
 int model_has_errors(const struct heap_model *m)

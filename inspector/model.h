@@ -120,6 +120,10 @@ struct diagnostic {
 	enum diag_severity severity;
 	uint64_t addr;		/* 0 if none */
 	char *message;
+	/* >= 0: an inconsistency inside this glibc arena, whose mutex was held
+	 * at the pause: possibly a list caught mid-update rather than
+	 * corruption (so a warning, never an error); -1 otherwise */
+	int mid_update_arena;
 };
 
 struct glibc_info {

@@ -439,6 +439,8 @@ static void diagnostics(struct json *j, const struct heap_model *m)
 		json_string(j, "message", m->diags[i].message);
 		if (m->diags[i].addr)
 			json_uint(j, "addr", m->diags[i].addr);
+		if (m->diags[i].mid_update_arena >= 0)
+			json_uint(j, "mid_update_arena", (uint64_t)m->diags[i].mid_update_arena);
 		json_object_end(j);
 	}
 	json_array_end(j);

@@ -2,10 +2,25 @@
  * target_live.c - pause a live process, copy what the walkers need, resume.
  *
  * Sequence: PTRACE_SEIZE + PTRACE_INTERRUPT every thread in /proc/PID/task,
- * re-listing until no new thread appears; read /proc/PID/maps; copy the
- * regions below with process_vm_readv (fallback /proc/PID/mem); read each
- * thread's %fs base with PTRACE_GETREGS; PTRACE_DETACH every thread.  The
- * walkers then run on the copy while the process runs on.
+ * re-listing until a pass finds every listed thread already held and
+ * stopped; read /proc/PID/maps; copy the regions below with
+ * process_vm_readv (fallback /proc/PID/mem); read each thread's %fs base
+ * with PTRACE_GETREGS; PTRACE_DETACH every thread.  The walkers then run
+ * on the copy while the process runs on.
+ *
+ * A process that changes while we seize it:
+ *   - threads created or ending during the passes: a thread that ends
+ *     before its stop is forgotten; the passes go on until one finds no
+ *     thread it did not hold (a stopped thread creates none);
+ *   - the process exits (or is killed): "process N exited while being
+ *     inspected";
+ *   - another thread execs: the exec kills the threads we hold and may move
+ *     the exec'ing thread to the leader's tid.  We reap our dead threads as
+ *     we go (see "Reaping"), let everything go, and start over on the new
+ *     program, OPEN_ATTEMPTS times at most;
+ *   - the main thread has ended (pthread_exit) but others run: its /proc
+ *     entries have no memory, so maps and memory are read through a live
+ *     thread (reader_thread).
  *
  * What is copied (readable, private mappings only; code and shared file
  * mappings are not heap and are read from their files when needed):
@@ -17,11 +32,17 @@
  *
  * Invariants:
  *   - Never writes to the target: no ptrace poke or register-setting
- *     request, no remote memory write of any kind.  A signal that arrived while we held the thread
- *     in a signal-delivery-stop is handed back on detach.
- *   - Every exit path detaches: normal return, error return, exit(),
- *     fatal signals in the inspector (handlers detach, then re-raise).
- *     If the inspector is SIGKILLed the kernel detaches for us.
+ *     request, no remote memory write of any kind.  A signal that arrived
+ *     while we held the thread in a signal-delivery-stop is handed back on
+ *     detach.
+ *   - The copy is made only while every live thread of the process is
+ *     held and stopped.
+ *   - Every exit path detaches: normal return, error return (release_all:
+ *     also a tracee that had not stopped yet), exit(), fatal signals in the
+ *     inspector (handlers detach, then re-raise).  If the inspector is
+ *     SIGKILLed the kernel detaches for us.
+ *   - Every wait is bounded (STOP_TIMEOUT_MS); nothing blocks on the target
+ *     but PTRACE_SEIZE, which the reaping timer keeps from deadlocking.
  *   - A hold (target_live_hold, the REPL's `stop`) keeps every thread
  *     stopped between copies: target_open_live then copies without seizing
  *     again and leaves the threads held; target_live_release, exit() and
@@ -43,6 +64,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -59,7 +81,15 @@
 /* Threads we hold; global so the signal handlers can let them go. */
 struct held_thread {
 	pid_t tid;
-	int pending_signal;	/* to re-inject on detach */
+	int pending_signal;		/* to re-inject on detach */
+	int stopped;			/* its stop was reported: it cannot run, exec or
+					 * exit by itself until we let it go */
+	volatile sig_atomic_t ended;	/* reaped by us: it exited or was killed */
+	volatile sig_atomic_t fatal;	/* ended by a signal or a nonzero exit status:
+					 * the whole process is dying (an exec ends
+					 * the other threads with status 0) */
+	volatile sig_atomic_t lost;	/* no longer our tracee by this tid: an exec
+					 * (see below) gave its task another tid */
 };
 static struct held_thread held[MAX_THREADS];
 static volatile size_t nheld;
@@ -127,7 +157,7 @@ static int is_held(pid_t tid)
 {
 	size_t i;
 	for (i = 0; i < nheld; i++)
-		if (held[i].tid == tid)
+		if (held[i].tid == tid && !held[i].ended && !held[i].lost)
 			return 1;
 	return 0;
 }
@@ -137,6 +167,12 @@ static long ms_since(const struct timespec *t0)
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
 }
 
 /* The value of field KEY ("State", "TracerPid") of /proc/PID/status into
@@ -185,141 +221,431 @@ static char *permission_message(pid_t pid)
 				      "it is 3: attaching is disabled until reboot");
 }
 
-static char process_state(pid_t pid);
-static int process_gone(pid_t pid);
-
-/* Has thread TID of PID ended (gone, or a zombie)? */
-static int thread_gone(pid_t pid, pid_t tid)
+static char *exited_message(pid_t pid)
 {
-	char path[96], buf[256], *p;
+	return xasprintf("process %d exited while being inspected", (int)pid);
+}
+
+#define PF_EXITING_FLAG 0x4u	/* task flag: in do_exit() */
+
+/* Is thread TID of PID running on: there, not a zombie, not exiting? */
+static int thread_alive(pid_t pid, pid_t tid)
+{
+	char path[96], buf[512], *p, state;
+	unsigned flags;
 	int fd, n;
 	snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 1;
+		return 0;
 	n = (int)read(fd, buf, sizeof buf - 1);
 	close(fd);
 	if (n <= 0)
-		return 1;
+		return 0;
 	buf[n] = 0;
 	p = strrchr(buf, ')');
-	return p && (p[2] == 'Z' || p[2] == 'X' || p[2] == 'x');
+	/* state ppid pgrp session tty_nr tpgid flags */
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %u", &state, &flags) != 2)
+		return 0;
+	return state != 'Z' && state != 'X' && state != 'x' && !(flags & PF_EXITING_FLAG);
 }
 
-/* Wait until TID reports a stop.  Returns 0, 1 if the thread ended, or -1
- * with *ERR set. */
+/* Does some thread of PID run on?  A process whose main thread has ended
+ * (pthread_exit) lives as long as another thread does. */
+static int process_alive(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int alive;
+	if (pid <= 0)
+		return 0;
+	if (thread_alive(pid, pid))
+		return 1;
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	if (!(d = opendir(path)))
+		return 0;
+	for (alive = 0; !alive && (de = readdir(d));)
+		alive = atoi(de->d_name) > 0 && thread_alive(pid, (pid_t)atoi(de->d_name));
+	closedir(d);
+	return alive;
+}
+
+/* The thread whose /proc entries and memory we read: the main thread, or,
+ * once that has ended, a held (else any) thread still alive; 0 if none. */
+static pid_t reader_thread(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	pid_t tid = 0;
+	size_t i;
+	DIR *d;
+	if (thread_alive(pid, pid))
+		return pid;
+	for (i = 0; i < nheld; i++)
+		if (held[i].stopped && !held[i].ended && !held[i].lost)
+			return held[i].tid;
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	if (!(d = opendir(path)))
+		return 0;
+	while (!tid && (de = readdir(d)))
+		if (atoi(de->d_name) > 0 && thread_alive(pid, (pid_t)atoi(de->d_name)))
+			tid = (pid_t)atoi(de->d_name);
+	closedir(d);
+	return tid;
+}
+
+/*
+ * Reaping.  A traced thread that ends stays a zombie until its tracer
+ * reaps it, and an exec (de_thread) waits, holding the target's
+ * cred_guard_mutex, until every other thread is reaped.  PTRACE_SEIZE
+ * takes that mutex: seizing a thread while an exec waits for a thread we
+ * hold would deadlock (kernel behaviour, not a bug of ours to wait out).
+ * So ended held threads are reaped as we go: after each pass, while we
+ * wait for a stop, and, during a PTRACE_SEIZE that takes longer than
+ * REAP_TICK_US, from a SIGALRM handler (the attach restarts by itself
+ * after the handler: -ERESTARTNOINTR).
+ */
+#define REAP_TICK_US 10000
+
+/* Async-signal-safe: only waitid.  Marks held threads that ended (reaped)
+ * or are no longer ours by their tid (ECHILD: an exec moved the task to
+ * another tid, or released the old leader). */
+static void reap_ended_threads(void)
+{
+	int saved_errno = errno;
+	size_t i, n = nheld;
+	for (i = 0; i < n; i++) {
+		siginfo_t si;
+		if (held[i].ended || held[i].lost)
+			continue;
+		si.si_pid = 0;
+		if (waitid(P_PID, (id_t)held[i].tid, &si, WEXITED | WNOHANG | __WALL) == 0) {
+			if (si.si_pid != held[i].tid)
+				continue;
+			held[i].fatal = si.si_code != CLD_EXITED || si.si_status != 0;
+			held[i].ended = 1;
+		} else if (errno == ECHILD) {
+			held[i].lost = 1;
+		}
+	}
+	errno = saved_errno;
+}
+
+static void reap_on_tick(int sig)
+{
+	(void)sig;
+	reap_ended_threads();
+}
+
+static struct sigaction saved_alarm_action;
+
+static void install_reaper(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = reap_on_tick;
+	sa.sa_flags = SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &saved_alarm_action);
+}
+
+static void remove_reaper(void)
+{
+	sigaction(SIGALRM, &saved_alarm_action, NULL);
+}
+
+/* PTRACE_SEIZE of TID, reaping from the timer if it blocks. */
+static long seize_reaping(pid_t tid)
+{
+	struct itimerval tick = { { 0, REAP_TICK_US }, { 0, REAP_TICK_US } }, off;
+	long r;
+	int saved_errno;
+	memset(&off, 0, sizeof off);
+	setitimer(ITIMER_REAL, &tick, NULL);
+	r = ptrace(PTRACE_SEIZE, tid, 0, 0);
+	saved_errno = errno;
+	setitimer(ITIMER_REAL, &off, NULL);
+	errno = saved_errno;
+	return r;
+}
+
+/* Is TID already traced by us (the task an exec gave a new tid)? */
+static int traced_by_us(pid_t tid)
+{
+	char value[64];
+	return proc_status_field(tid, "TracerPid", value, sizeof value) == 0 &&
+	       atol(value) == (long)getpid();
+}
+
+/* Wait until H reports its stop.  Returns 0 if it stopped, 1 if it ended
+ * or was lost first, or -1 with *ERR set. */
 static int wait_for_stop(pid_t pid, struct held_thread *h, char **err)
 {
 	struct timespec t0;
+	unsigned polls = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		int status;
 		pid_t r = waitpid(h->tid, &status, __WALL | WNOHANG);
-		if (r == h->tid) {
-			if ((WIFEXITED(status) || WIFSIGNALED(status)) && h->tid != pid &&
-			    !process_gone(pid))
-				return 1;	/* a thread that ended: no longer ours */
-			if (WIFEXITED(status) || WIFSIGNALED(status)) {
-				*err = xasprintf("process %d exited while being inspected", (int)pid);
-				return -1;
-			}
-			if (WIFSTOPPED(status)) {
-				int event = status >> 16;
-				int sig = WSTOPSIG(status);
-				/* With PTRACE_SEIZE every event-0 stop is a real
-				 * signal-delivery-stop (SIGTRAP and SIGSTOP
-				 * included): hand the signal back on detach. */
-				if (event == 0)
-					h->pending_signal = sig;
-				return 0;
-			}
+		if (r == h->tid && WIFSTOPPED(status)) {
+			/* With PTRACE_SEIZE every event-0 stop is a real
+			 * signal-delivery-stop (SIGTRAP and SIGSTOP included):
+			 * hand the signal back on detach. */
+			if ((status >> 16) == 0)
+				h->pending_signal = WSTOPSIG(status);
+			h->stopped = 1;
+			return 0;
+		}
+		if (r == h->tid) {	/* exited or killed before it stopped */
+			h->fatal = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+			h->ended = 1;
+		} else if (r < 0 && errno == ECHILD) {
+			h->lost = !h->ended;	/* reaped meanwhile, or its tid changed */
 		} else if (r < 0 && errno != EINTR) {
-			*err = xasprintf("process %d exited while being inspected (waitpid: %s)",
+			*err = xasprintf("cannot wait for thread %d of process %d: %s", (int)h->tid,
 					 (int)pid, strerror(errno));
 			return -1;
 		}
+		if (h->ended || h->lost)
+			return 1;
 		if (ms_since(&t0) > STOP_TIMEOUT_MS) {
 			*err = xasprintf("thread %d of process %d did not stop within %d ms "
 					 "(uninterruptible sleep?)", (int)h->tid, (int)pid,
 					 STOP_TIMEOUT_MS);
 			return -1;
 		}
+		if (++polls % 50 == 0) {	/* every 10 ms */
+			reap_ended_threads();	/* an exec may wait for us */
+			/* a main thread that ended while others run stays a
+			 * zombie that reports nothing until the last one ends */
+			if (h->tid == pid && !thread_alive(pid, pid))
+				h->ended = 1;
+		}
 		usleep(200);
 	}
 }
 
-/* Seize and interrupt TID.  Returns 1 if held, 0 if it vanished, -1 on error. */
-static int seize_thread(pid_t pid, pid_t tid, char **err)
+#define EPERM_RETRIES 5
+
+/* PTRACE_SEIZE of TID.  Returns 1 if it is ours (newly, or already: the
+ * task an exec moved to this tid), 0 if it ended meanwhile, -1 with *ERR
+ * set.  EPERM is retried: a thread an exec is killing, or the old leader
+ * an exec replaces, refuses for a moment. */
+static int attach_thread(pid_t pid, pid_t tid, char **err)
 {
+	int attempt;
+	for (attempt = 0; seize_reaping(tid) < 0; attempt++) {
+		int e = errno;
+		if (e == ESRCH || (e == EPERM && !thread_alive(pid, tid)))
+			return 0;
+		if (e == EPERM && traced_by_us(tid))
+			return 1;
+		if (e != EPERM) {
+			*err = xasprintf("cannot attach to %d: %s", (int)pid, strerror(e));
+			return -1;
+		}
+		if (attempt == EPERM_RETRIES) {
+			*err = process_alive(pid) ? permission_message(pid) : exited_message(pid);
+			return -1;
+		}
+		sleep_ms(1);
+	}
+	return 1;
+}
+
+enum seized { SEIZE_FAILED = -1, SEIZE_ZOMBIE_LEADER, SEIZE_HELD, SEIZE_ENDED };
+
+/* Seize and interrupt TID.  SEIZE_HELD: held and stopped; SEIZE_ENDED: it
+ * ended (or was lost) first, having run during this pass;
+ * SEIZE_ZOMBIE_LEADER: TID is the main thread, ended for good (the others
+ * may run on); SEIZE_FAILED: *ERR set. */
+static enum seized seize_thread(pid_t pid, pid_t tid, char **err)
+{
+	int r;
 	if (nheld >= MAX_THREADS) {
 		*err = xasprintf("process %d has more than %d threads", (int)pid, MAX_THREADS);
-		return -1;
+		return SEIZE_FAILED;
 	}
-	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
-		if (errno == ESRCH || (errno == EPERM && thread_gone(pid, tid)))
-			return 0;	/* thread exited meanwhile */
-		/* a dying or zombie process also answers EPERM */
-		*err = errno == EPERM && process_gone(pid) ?
-			       xasprintf("process %d exited while being inspected", (int)pid) :
-		       errno == EPERM ? permission_message(pid) :
-			       xasprintf("cannot attach to %d: %s", (int)pid, strerror(errno));
-		return -1;
-	}
-	held[nheld] = (struct held_thread){ tid, 0 };
+	if ((r = attach_thread(pid, tid, err)) < 0)
+		return SEIZE_FAILED;
+	if (r == 0)
+		return tid == pid ? SEIZE_ZOMBIE_LEADER : SEIZE_ENDED;
+	held[nheld] = (struct held_thread){ tid, 0, 0, 0, 0, 0 };
 	nheld++;
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0 && errno != ESRCH) {
 		*err = xasprintf("cannot interrupt thread %d: %s", (int)tid, strerror(errno));
+		return SEIZE_FAILED;
+	}
+	r = wait_for_stop(pid, &held[nheld - 1], err);
+	return r < 0 ? SEIZE_FAILED : r == 0 ? SEIZE_HELD : SEIZE_ENDED;
+}
+
+/* One pass over /proc/PID/task: seize every thread not held yet.  Returns
+ * how many threads that were not held ran during the pass (newly stopped,
+ * or ended meanwhile: either may have created a thread the listing
+ * missed), or -1 with *ERR set. */
+static int seize_pass(pid_t pid, char **err)
+{
+	char path[64];
+	struct dirent *de;
+	int found = 0;
+	DIR *d;
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	if (!(d = opendir(path))) {
+		*err = nheld ? exited_message(pid) : xasprintf("no such process: %d", (int)pid);
 		return -1;
 	}
-	switch (wait_for_stop(pid, &held[nheld - 1], err)) {
-	case 0:
-		return 1;
-	case 1:
-		nheld--;	/* it exited: the kernel has untraced it */
-		return 0;
+	while ((de = readdir(d))) {
+		pid_t tid = (pid_t)atoi(de->d_name);
+		enum seized r;
+		if (tid <= 0 || is_held(tid))
+			continue;
+		if ((r = seize_thread(pid, tid, err)) == SEIZE_FAILED) {
+			closedir(d);
+			return -1;
+		}
+		found += r != SEIZE_ZOMBIE_LEADER;
+	}
+	closedir(d);
+	return found;
+}
+
+/* What the held threads that are gone say about the process. */
+enum gone {
+	GONE_NONE,		/* none, or only threads that ended before they stopped */
+	GONE_AMBIGUOUS,		/* a stopped one ended with status 0: exit(0), or an exec */
+	GONE_EXEC,		/* one was lost: its task changed tid, only an exec does that */
+	GONE_DYING		/* one ended by a signal or a nonzero status */
+};
+
+/* Drop the held threads that ended or were lost (none can be detached),
+ * and say what that means: a stopped thread cannot end by itself, so only
+ * an exit of the whole process or an exec by another thread ends it. */
+static enum gone forget_ended_threads(void)
+{
+	enum gone verdict = GONE_NONE, g;
+	size_t i, kept = 0;
+	reap_ended_threads();
+	for (i = 0; i < nheld; i++) {
+		if (!held[i].ended && !held[i].lost) {
+			held[kept++] = held[i];
+			continue;
+		}
+		g = held[i].fatal ? GONE_DYING : held[i].lost ? GONE_EXEC :
+		    held[i].stopped ? GONE_AMBIGUOUS : GONE_NONE;
+		if (g > verdict)
+			verdict = g;
+	}
+	nheld = kept;
+	return verdict;
+}
+
+enum stop_result { STOP_FAILED = -1, STOP_DONE = 0, STOP_EXEC = 1 };
+
+#define SETTLE_POLLS 100	/* 1 ms apart */
+#define DEAD_POLLS 3		/* dead on this many polls in a row: it exited */
+#define ALIVE_POLLS 10		/* alive on this many in a row: it exec'd */
+
+/* A stopped thread ended with status 0: the process exited, or another
+ * thread exec'd.  An exiting process is dead (every thread a zombie or
+ * exiting) within moments and stays so; an exec'ing one lives on, though
+ * /proc may show no live thread for an instant while the exec swaps tids.
+ * So decide on a run of polls that agree. */
+static enum stop_result exit_or_exec(pid_t pid, char **err)
+{
+	int i, dead = 0, alive = 0;
+	for (i = 0; i < SETTLE_POLLS; i++) {
+		if (process_alive(pid)) {
+			dead = 0;
+			if (++alive == ALIVE_POLLS)
+				return STOP_EXEC;
+		} else {
+			alive = 0;
+			if (++dead == DEAD_POLLS)
+				break;
+		}
+		sleep_ms(1);
+	}
+	if (dead < DEAD_POLLS)
+		return STOP_EXEC;
+	*err = exited_message(pid);
+	return STOP_FAILED;
+}
+
+/* The STOP_ result for what forget_ended_threads found. */
+static enum stop_result judge_gone(pid_t pid, enum gone g, char **err)
+{
+	switch (g) {
+	case GONE_NONE:
+		return STOP_DONE;
+	case GONE_EXEC:
+		return STOP_EXEC;
+	case GONE_DYING:
+		*err = exited_message(pid);
+		return STOP_FAILED;
 	default:
-		return -1;
+		return exit_or_exec(pid, err);
 	}
 }
 
-/* Seize every thread, re-listing /proc/PID/task until a pass finds none new. */
-static int stop_all_threads(pid_t pid, char **err)
+/* Every thread of PID stopped.  Passes over /proc/PID/task repeat until
+ * one finds every listed thread already held: all threads are then
+ * stopped, and a stopped thread can neither create a thread nor exec, so
+ * none can appear after.  Threads ending while we seize them are normal
+ * (thread_churn); a stopped one ending means an exit or an exec. */
+static enum stop_result stop_all_threads(pid_t pid, char **err)
 {
-	char path[64];
-	int found_new = 1, passes = 0;
-	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-	while (found_new) {
-		DIR *d = opendir(path);
-		struct dirent *de;
-		if (!d) {
-			*err = nheld ? xasprintf("process %d exited while being inspected", (int)pid)
-				     : xasprintf("no such process: %d", (int)pid);
-			return -1;
+	enum stop_result res = STOP_DONE;
+	int passes = 0, found = 1;
+	install_reaper();
+	while (found) {
+		found = seize_pass(pid, err);
+		if (found < 0) {
+			res = STOP_FAILED;
+			break;
 		}
-		found_new = 0;
-		while ((de = readdir(d))) {
-			pid_t tid = (pid_t)atoi(de->d_name);
-			int r;
-			if (tid <= 0 || is_held(tid))
-				continue;
-			r = seize_thread(pid, tid, err);
-			if (r < 0) {
-				closedir(d);
-				return -1;
-			}
-			found_new |= r;
-		}
-		closedir(d);
+		if ((res = judge_gone(pid, forget_ended_threads(), err)) != STOP_DONE)
+			break;
 		if (++passes > 1000) {
-			*err = xasprintf("process %d keeps creating threads; cannot stop it", (int)pid);
-			return -1;
+			*err = xasprintf("process %d keeps creating threads; cannot stop it",
+					 (int)pid);
+			res = STOP_FAILED;
+			break;
 		}
 	}
-	if (!nheld) {
-		*err = xasprintf("process %d exited while being inspected", (int)pid);
-		return -1;
+	remove_reaper();
+	if (res == STOP_DONE && !nheld) {
+		*err = exited_message(pid);
+		res = STOP_FAILED;
 	}
-	return 0;
+	return res;
+}
+
+/* Let go of everything: the held threads, and any tracee of ours that had
+ * not stopped yet (an exec'ing thread we seized under its former tid
+ * stops later as PID).  Bounded: STOP_TIMEOUT_MS. */
+static void release_all(pid_t pid)
+{
+	struct timespec t0;
+	reap_ended_threads();
+	detach_all();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (ms_since(&t0) < STOP_TIMEOUT_MS) {
+		int status;
+		pid_t r = waitpid(-1, &status, __WALL | WNOHANG);
+		if (r < 0 && errno != EINTR)
+			return;		/* ECHILD: no tracee left */
+		if (r > 0 && WIFSTOPPED(status))
+			ptrace(PTRACE_DETACH, r, 0,
+			       (void *)(long)((status >> 16) ? 0 : WSTOPSIG(status)));
+		if (r == 0) {	/* a tracee still running: only PID can be one */
+			if (!traced_by_us(pid))
+				return;
+			ptrace(PTRACE_INTERRUPT, pid, 0, 0);
+			usleep(200);
+		}
+	}
 }
 
 static char *read_text_file(const char *path)
@@ -799,20 +1125,6 @@ static void read_thread_pointers(struct target *t)
 	t->nthreads = nheld;
 }
 
-/* Did a held thread die (SIGKILL reaches even stopped tracees)? */
-static int held_thread_died(void)
-{
-	size_t i;
-	for (i = 0; i < nheld; i++) {
-		int status;
-		pid_t r = waitpid(held[i].tid, &status, __WALL | WNOHANG);
-		if ((r == held[i].tid && (WIFEXITED(status) || WIFSIGNALED(status))) ||
-		    (r < 0 && errno == ECHILD))
-			return 1;
-	}
-	return 0;
-}
-
 /* The state letter of /proc/PID/status ('R', 'S', 'Z', ...), or 0. */
 static char process_state(pid_t pid)
 {
@@ -820,111 +1132,32 @@ static char process_state(pid_t pid)
 	return proc_status_field(pid, "State", value, sizeof value) == 0 ? value[0] : 0;
 }
 
-/* Gone, dead or a zombie: nothing left to read. */
-static int process_gone(pid_t pid)
+/* Did the pause catch a program its dynamic loader is still starting (as
+ * right after an exec): its only thread running the loader's code?  Then
+ * libc may be unmapped, half mapped or not relocated yet.  (It may also be
+ * a lazy binding or a dlopen: a retry costs little.)  Call while held. */
+static int paused_in_loader(const struct target *t)
 {
-	char state = process_state(pid);
-	return !state || state == 'Z' || state == 'X' || state == 'x';
-}
-
-struct target *target_open_live(pid_t pid, char **err)
-{
-	struct target *t;
-	struct copier c = { pid, -1, 0 };
-	struct timespec t0;
-	char path[64], exe[4096];
-	ssize_t n;
-	struct target *pre;
-	struct dest *dests = NULL;
-	size_t ndests = 0;
-	int reuse = hold_pid > 0 && hold_pid == pid && nheld > 0;
-
-	if (pid <= 0 || !process_state(pid)) {
-		*err = xasprintf("no such process: %d", (int)pid);
-		return NULL;
-	}
-	if (process_state(pid) == 'Z' || process_state(pid) == 'X') {
-		*err = xasprintf("process %d has exited (a zombie waiting for its parent): "
-				 "no memory left to inspect", (int)pid);
-		return NULL;
-	}
-	if (pid == getpid()) {
-		*err = xasprintf("cannot inspect myself (pid %d)", (int)pid);
-		return NULL;
-	}
-	if (hold_pid > 0 && nheld && !reuse) {
-		*err = xasprintf("cannot copy process %d while holding process %d", (int)pid,
-				 (int)hold_pid);
-		return NULL;
-	}
-	t = xcalloc(1, sizeof *t);
-	t->kind = TARGET_LIVE;
-	t->pid = pid;
-	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
-	n = readlink(path, exe, sizeof exe - 1);
-	t->exe = xstrdup(n > 0 ? (exe[n] = 0, exe) : "");
-
-	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
-	pre = xcalloc(1, sizeof *pre);
-	pre->maps_text = read_text_file(path);
-	if (pre->maps_text && target_parse_maps(pre, pre->maps_text) == 0)
-		dests = prepare_destinations(t, &c, pre, &ndests);
-	target_free(pre);
-
-	if (!reuse)
-		install_safety_handlers();
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (!reuse && stop_all_threads(pid, err) < 0)
-		goto fail;
-	t->maps_text = read_text_file(path);
-	if (!t->maps_text || !*t->maps_text) {
-		*err = xasprintf("process %d exited while being inspected", (int)pid);
-		goto fail;
-	}
-	if (target_parse_maps(t, t->maps_text) < 0) {
-		*err = xasprintf("cannot parse /proc/%d/maps", (int)pid);
-		goto fail;
-	}
-	copy_mappings(t, &c, dests, ndests);
-	read_thread_pointers(t);
-	if (held_thread_died() || process_gone(pid)) {
-		*err = xasprintf("process %d exited while being inspected", (int)pid);
-		goto fail;
-	}
-	if (!reuse) {
-		detach_all();
-		restore_handlers();
-	}
-	t->pause_seconds = ms_since(&t0) / 1000.0;
-	release_unused(dests, ndests);
-	if (c.memfd >= 0)
-		close(c.memfd);
-	if (target_finish_regions(t) < 0) {
-		*err = xasprintf("internal error: overlapping copied regions");
-		target_free(t);
-		return NULL;
-	}
-	return t;
-fail:
-	detach_all();	/* a failed copy also ends a hold: never leave it stopped */
-	restore_handlers();
-	hold_pid = 0;
-	release_unused(dests, ndests);
-	if (c.memfd >= 0)
-		close(c.memfd);
-	target_free(t);
-	return NULL;
+	struct user_regs_struct regs;
+	const struct target_mapping *m;
+	const char *base;
+	if (nheld != 1 || ptrace(PTRACE_GETREGS, held[0].tid, 0, &regs) < 0)
+		return 0;
+	m = target_mapping_at(t, regs.rip);
+	if (!m || !(m->prot & TARGET_PROT_EXEC))
+		return 0;
+	base = strrchr(m->path, '/');
+	return !strncmp(base ? base + 1 : m->path, "ld-linux", 8);
 }
 
 /* Is PID one we can seize: alive, not a zombie, not ourselves? */
 static int check_seizable(pid_t pid, char **err)
 {
-	char state = pid > 0 ? process_state(pid) : 0;
-	if (!state)
+	if (pid <= 0 || !process_state(pid))
 		*err = xasprintf("no such process: %d", (int)pid);
-	else if (state == 'Z' || state == 'X')
-		*err = xasprintf("process %d has exited (a zombie waiting for its parent)",
-				 (int)pid);
+	else if (!process_alive(pid))
+		*err = xasprintf("process %d has exited (a zombie waiting for its parent): "
+				 "no memory left to inspect", (int)pid);
 	else if (pid == getpid())
 		*err = xasprintf("cannot inspect myself (pid %d)", (int)pid);
 	else
@@ -932,8 +1165,171 @@ static int check_seizable(pid_t pid, char **err)
 	return -1;
 }
 
+#define OPEN_ATTEMPTS 5	/* pauses an exec may cut short before we give up */
+
+static char *keeps_execing_message(pid_t pid)
+{
+	return xasprintf("process %d keeps executing new programs (execve): %d attempts "
+			 "to pause it were each cut short by an exec", (int)pid, OPEN_ATTEMPTS);
+}
+
+/* /proc/TID/maps into T (maps_text and maps); 0, or -1 with *ERR set. */
+static int read_maps(struct target *t, pid_t pid, pid_t tid, char **err)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)tid);
+	t->maps_text = tid > 0 ? read_text_file(path) : NULL;
+	if (!t->maps_text || !*t->maps_text) {
+		*err = exited_message(pid);
+		return -1;
+	}
+	if (target_parse_maps(t, t->maps_text) < 0) {
+		*err = xasprintf("cannot parse /proc/%d/maps", (int)pid);
+		return -1;
+	}
+	return 0;
+}
+
+static char *read_exe_link(pid_t tid)
+{
+	char path[64], exe[4096];
+	ssize_t n;
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)tid);
+	n = readlink(path, exe, sizeof exe - 1);
+	return xstrdup(n > 0 ? (exe[n] = 0, exe) : "");
+}
+
+/* Before the pause: destinations for the copy, from the maps as they are
+ * now (see prepare_destinations). */
+static struct dest *prepare_copy(struct target *t, pid_t pid, size_t *ndests)
+{
+	struct copier c = { reader_thread(pid), -1, 0 };
+	struct target *pre = xcalloc(1, sizeof *pre);
+	struct dest *dests = NULL;
+	char path[64];
+	*ndests = 0;
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)c.pid);
+	pre->maps_text = c.pid > 0 ? read_text_file(path) : NULL;
+	if (pre->maps_text && target_parse_maps(pre, pre->maps_text) == 0)
+		dests = prepare_destinations(t, &c, pre, ndests);
+	target_free(pre);
+	if (c.memfd >= 0)
+		close(c.memfd);
+	return dests;
+}
+
+/* During the pause: exe, maps, memory and thread pointers, read through a
+ * live thread (reader_thread). */
+static int copy_paused(struct target *t, pid_t pid, struct dest *dests, size_t ndests,
+		       char **err)
+{
+	struct copier c = { reader_thread(pid), -1, 0 };
+	int r = -1;
+	free(t->exe);
+	t->exe = read_exe_link(c.pid);	/* now: an exec may have changed it */
+	if (read_maps(t, pid, c.pid, err) == 0) {
+		copy_mappings(t, &c, dests, ndests);
+		read_thread_pointers(t);
+		r = 0;
+	}
+	if (c.memfd >= 0)
+		close(c.memfd);
+	return r;
+}
+
+enum again { AGAIN_NO, AGAIN_EXEC, AGAIN_LOADER };
+
+/* One pause and copy.  NULL with *AGAIN set if an exec cut it short
+ * (AGAIN_EXEC), or, unless ACCEPT_LOADER, if it caught a program in its
+ * dynamic loader (AGAIN_LOADER): try again. */
+static struct target *open_live_once(pid_t pid, int reuse, int accept_loader,
+				     enum again *again, char **err)
+{
+	struct target *t = xcalloc(1, sizeof *t);
+	struct timespec t0;
+	struct dest *dests;
+	size_t ndests;
+	enum stop_result stop = STOP_DONE;
+	int in_loader;
+
+	t->kind = TARGET_LIVE;
+	t->pid = pid;
+	dests = prepare_copy(t, pid, &ndests);
+	if (!reuse)
+		install_safety_handlers();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!reuse && (stop = stop_all_threads(pid, err)) != STOP_DONE)
+		goto fail;
+	if (copy_paused(t, pid, dests, ndests, err) < 0)
+		goto fail;
+	/* all were stopped: only SIGKILL (the whole process) ends one now */
+	if ((stop = judge_gone(pid, forget_ended_threads(), err)) != STOP_DONE)
+		goto fail;
+	in_loader = !reuse && !accept_loader && paused_in_loader(t);
+	if (!reuse) {
+		detach_all();
+		restore_handlers();
+	}
+	t->pause_seconds = ms_since(&t0) / 1000.0;
+	release_unused(dests, ndests);
+	if (in_loader) {
+		*again = AGAIN_LOADER;
+		target_free(t);
+		return NULL;
+	}
+	if (target_finish_regions(t) < 0) {
+		*err = xasprintf("internal error: overlapping copied regions");
+		target_free(t);
+		return NULL;
+	}
+	return t;
+fail:
+	release_all(pid);	/* a failed copy also ends a hold: never leave it stopped */
+	restore_handlers();
+	hold_pid = 0;
+	release_unused(dests, ndests);
+	target_free(t);
+	*again = stop == STOP_EXEC ? AGAIN_EXEC : AGAIN_NO;
+	return NULL;
+}
+
+/* Pause PID, copy what the walkers need, let it go.  An exec racing the
+ * pause makes it start over (the new program is then what is copied), and
+ * so does a pause that caught a single-threaded program in its dynamic
+ * loader (just exec'd: libc may not be mapped or relocated yet).  On the
+ * last attempt such a copy is kept, unless execs were seen: then the
+ * process keeps exec'ing and we say so. */
+struct target *target_open_live(pid_t pid, char **err)
+{
+	int reuse = hold_pid > 0 && hold_pid == pid && nheld > 0;
+	int attempt, saw_exec = 0;
+
+	if (!reuse && check_seizable(pid, err) < 0)
+		return NULL;
+	if (hold_pid > 0 && nheld && !reuse) {
+		*err = xasprintf("cannot copy process %d while holding process %d", (int)pid,
+				 (int)hold_pid);
+		return NULL;
+	}
+	for (attempt = 1;; attempt++) {
+		enum again again = AGAIN_NO;
+		struct target *t = open_live_once(pid, reuse,
+						  attempt == OPEN_ATTEMPTS && !saw_exec, &again,
+						  err);
+		if (t || again == AGAIN_NO)
+			return t;
+		saw_exec |= again == AGAIN_EXEC;
+		if (attempt == OPEN_ATTEMPTS) {
+			*err = keeps_execing_message(pid);
+			return NULL;
+		}
+		sleep_ms(2L * attempt);	/* time for the new program's loader */
+	}
+}
+
 int target_live_hold(pid_t pid, char **err)
 {
+	int attempt;
 	if (hold_pid == pid && nheld)
 		return 0;
 	if (hold_pid) {
@@ -942,11 +1338,21 @@ int target_live_hold(pid_t pid, char **err)
 	}
 	if (check_seizable(pid, err) < 0)
 		return -1;
-	install_safety_handlers();
-	if (stop_all_threads(pid, err) < 0) {
-		detach_all();
+	for (attempt = 1;; attempt++) {
+		enum stop_result r;
+		install_safety_handlers();
+		r = stop_all_threads(pid, err);
+		if (r == STOP_DONE)
+			break;
+		release_all(pid);
 		restore_handlers();
-		return -1;
+		if (r == STOP_FAILED)
+			return -1;
+		if (attempt == OPEN_ATTEMPTS) {
+			*err = keeps_execing_message(pid);
+			return -1;
+		}
+		sleep_ms(2L * attempt);
 	}
 	hold_pid = pid;
 	return 0;
@@ -954,13 +1360,9 @@ int target_live_hold(pid_t pid, char **err)
 
 void target_live_release(void)
 {
-	size_t i;
 	if (!hold_pid)
 		return;
-	for (i = 0; i < nheld; i++) {	/* reap threads killed while held (SIGKILL) */
-		int status;
-		waitpid(held[i].tid, &status, __WALL | WNOHANG);
-	}
+	forget_ended_threads();	/* reap threads killed while held (SIGKILL) */
 	detach_all();
 	restore_handlers();
 	hold_pid = 0;
