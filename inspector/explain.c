@@ -35,6 +35,37 @@ const char *rss_kind_name(enum rss_kind k)
 	return k < RSS_KIND_COUNT ? rss_kinds[k] : "?";
 }
 
+const char *residency_source_name(int source)
+{
+	switch ((enum residency_source)source) {
+	case RESIDENCY_PAGEMAP: return "pagemap";
+	case RESIDENCY_CORE_DUMPED: return "core-dumped-pages";
+	case RESIDENCY_NONE_FORMAT1: return "none:format-1-image";
+	case RESIDENCY_NONE_GDB_CORE: return "none:gdb-core";
+	case RESIDENCY_NONE_DENSE_CORE: return "none:dense-core";
+	case RESIDENCY_NONE_SAVED: return "none:saved-without";
+	}
+	return "?";
+}
+
+const char *residency_missing_reason(int source)
+{
+	switch ((enum residency_source)source) {
+	case RESIDENCY_NONE_FORMAT1:
+		return "a format-1 memory image holds no page residency";
+	case RESIDENCY_NONE_GDB_CORE:
+		return "gdb's gcore writes every page, resident or not; a kernel core dump "
+		       "(ulimit -c) records which were";
+	case RESIDENCY_NONE_DENSE_CORE:
+		return "this core has no holes: written through a pipe or copied without them, "
+		       "it cannot tell pages never touched from resident ones";
+	case RESIDENCY_NONE_SAVED:
+		return "the image was saved from a target without page residency";
+	default:
+		return "no page residency";
+	}
+}
+
 void segment_chunks(const struct heap_model *m, const struct heap_segment *s, size_t *first,
 		    size_t *end)
 {

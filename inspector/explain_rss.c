@@ -208,6 +208,7 @@ void explain_rss(const struct target *t, struct heap_model *m)
 {
 	size_t k;
 	m->ex.have_residency = t->have_residency;
+	m->ex.residency_source = (int)t->residency_source;
 	m->ex.measured_anon = t->rss_anon;
 	if (!t->have_residency)
 		return;

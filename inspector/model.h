@@ -358,6 +358,10 @@ struct pin {
 enum rss_kind { RSS_BRK_HEAP, RSS_ARENA_HEAPS, RSS_MMAPPED_CHUNKS, RSS_PYMALLOC_ARENAS,
 		RSS_OTHER_ANON, RSS_FILE_COW, RSS_KIND_COUNT };
 const char *rss_kind_name(enum rss_kind k);
+/* explain_info.residency_source as a JSON token ("pagemap", ...), and, for
+ * the sources without residency, why there is none. */
+const char *residency_source_name(int source);
+const char *residency_missing_reason(int source);
 
 struct rss_region {
 	uint64_t mapped, resident, live, free, overhead;
@@ -375,7 +379,8 @@ struct trim_arena {
 struct explain_info {
 	int done;
 	int have_residency;
-	uint64_t measured_anon, resident_anon;
+	int residency_source;		/* enum residency_source (target.h) */
+	uint64_t measured_anon, resident_anon;	/* measured: TARGET_RSS_UNKNOWN in a core */
 	struct rss_region regions[RSS_KIND_COUNT];
 	struct owner_bytes *owners;	/* largest first */
 	size_t nowners, owners_cap;

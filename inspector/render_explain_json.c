@@ -13,7 +13,11 @@ static void rss_object(struct json *j, const struct heap_model *m)
 	size_t k;
 	json_object_begin(j, "rss");
 	json_bool(j, "residency_known", m->ex.have_residency);
-	json_uint(j, "measured_anon", m->ex.measured_anon);
+	json_string(j, "residency_source", residency_source_name(m->ex.residency_source));
+	if (m->ex.measured_anon != TARGET_RSS_UNKNOWN)
+		json_uint(j, "measured_anon", m->ex.measured_anon);
+	else
+		json_null(j, "measured_anon");
 	json_uint(j, "resident_anon", m->ex.resident_anon);
 	json_array_begin(j, "regions");
 	for (k = 0; k < RSS_KIND_COUNT; k++) {
@@ -37,7 +41,10 @@ static void rss_object(struct json *j, const struct heap_model *m)
 		json_object_end(j);
 	}
 	json_array_end(j);
-	json_int(j, "remainder", (int64_t)m->ex.measured_anon - (int64_t)sum);
+	if (m->ex.measured_anon != TARGET_RSS_UNKNOWN)
+		json_int(j, "remainder", (int64_t)m->ex.measured_anon - (int64_t)sum);
+	else
+		json_null(j, "remainder");
 	json_object_end(j);
 }
 

@@ -11,12 +11,14 @@
 
 #include <string.h>
 
-/* Why a model has no page residency: only live copies measure it. */
 static const char *no_residency_reason(const struct heap_model *m)
 {
-	return !strcmp(m->source, "core") ? "a core file records which pages existed, not which "
-					    "were resident"
-					  : "a format-1 memory image holds no page residency";
+	return residency_missing_reason(m->ex.residency_source);
+}
+
+static int rss_anon_measured(const struct heap_model *m)
+{
+	return m->ex.measured_anon != TARGET_RSS_UNKNOWN;
 }
 
 static void pin_line(FILE *out, const struct heap_model *m, const struct pin *p, size_t rank)
@@ -40,8 +42,11 @@ void explain_text_top(FILE *out, const struct heap_model *m, size_t max)
 	for (i = 0; i < m->ex.npins && i < max; i++)
 		pin_line(out, m, &m->ex.pins[i], i + 1);
 	if (m->ex.have_residency)
-		fprintf(out, "malloc_trim(0) would return %s now\n",
+		fprintf(out, "malloc_trim(0) would %s %s\n",
+			rss_anon_measured(m) ? "return" : "have returned",
 			format_bytes(m->ex.trim_total, b, sizeof b));
+	if (m->ex.have_residency && !rss_anon_measured(m))
+		fprintf(out, "  (when the core was dumped; residency from the pages it holds)\n");
 	else
 		fprintf(out, "malloc_trim(0) would return: unknown (%s)\n", no_residency_reason(m));
 }
@@ -55,9 +60,14 @@ static void rss_section(FILE *out, const struct heap_model *m)
 		fprintf(out, "resident memory: unknown (%s)\n", no_residency_reason(m));
 		return;
 	}
-	fprintf(out, "Resident anonymous memory: %s measured (RssAnon), %s counted page by page\n",
-		format_bytes(m->ex.measured_anon, b[0], sizeof b[0]),
-		format_bytes(m->ex.resident_anon, b[1], sizeof b[1]));
+	if (rss_anon_measured(m))
+		fprintf(out, "Resident anonymous memory: %s measured (RssAnon), %s counted page by "
+			"page\n", format_bytes(m->ex.measured_anon, b[0], sizeof b[0]),
+			format_bytes(m->ex.resident_anon, b[1], sizeof b[1]));
+	else
+		fprintf(out, "Resident anonymous memory: %s counted page by page from the pages "
+			"the kernel dumped (a core records no RssAnon)\n",
+			format_bytes(m->ex.resident_anon, b[1], sizeof b[1]));
 	fprintf(out, "  %-16s %26s %26s %26s %26s %26s\n", "region", "mapped", "resident", "live",
 		"free", "overhead");
 	for (k = 0; k < RSS_KIND_COUNT; k++) {
@@ -69,8 +79,9 @@ static void rss_section(FILE *out, const struct heap_model *m)
 			format_bytes(r->overhead, b[5], sizeof b[5]));
 		sum += r->resident;
 	}
-	fprintf(out, "  remainder (measured - counted): %lld B\n",
-		(long long)m->ex.measured_anon - (long long)sum);
+	if (rss_anon_measured(m))
+		fprintf(out, "  remainder (measured - counted): %lld B\n",
+			(long long)m->ex.measured_anon - (long long)sum);
 	fprintf(out, "Live bytes by owner:\n");
 	for (k = 0; k < m->ex.nowners && k < 12; k++)
 		fprintf(out, "  %-40s %s\n", m->ex.owners[k].owner,
@@ -101,8 +112,14 @@ void explain_text(FILE *out, const struct heap_model *m)
 	if (!m->ex.done)
 		return;
 	rss_section(out, m);
-	fprintf(out, "malloc_trim(0) would return %s of resident memory now:\n",
-		format_bytes(m->ex.trim_total, b[0], sizeof b[0]));
+	if (!m->ex.have_residency)
+		fprintf(out, "malloc_trim(0) would return: unknown (%s)\n",
+			no_residency_reason(m));
+	else
+		fprintf(out, "malloc_trim(0) would %s %s of resident memory %s:\n",
+			rss_anon_measured(m) ? "return" : "have returned",
+			format_bytes(m->ex.trim_total, b[0], sizeof b[0]),
+			rss_anon_measured(m) ? "now" : "when the core was dumped");
 	for (a = 0; a < m->narenas; a++)
 		if (m->ex.trim[a].top_trim || m->ex.trim[a].madvise)
 			fprintf(out, "  arena %zu: %s by shrinking the top, %s of whole free pages "

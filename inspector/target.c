@@ -207,6 +207,8 @@ static const struct target_residency *residency_at(const struct target *t, uint6
 uint64_t target_resident_bytes(const struct target *t, uint64_t start, uint64_t end)
 {
 	uint64_t total = 0;
+	if (!t->have_residency)
+		return 0;
 	while (start < end) {
 		const struct target_residency *r = residency_at(t, start);
 		uint64_t stop, page;

@@ -57,6 +57,18 @@ struct target_residency {
 
 enum target_kind { TARGET_LIVE, TARGET_IMAGE, TARGET_CORE };
 
+/* Where page residency comes from, or why there is none. */
+enum residency_source {
+	RESIDENCY_PAGEMAP,		/* live: /proc/PID/pagemap during the pause */
+	RESIDENCY_CORE_DUMPED,		/* a kernel core: the pages it holds data for */
+	RESIDENCY_NONE_FORMAT1,		/* a format-1 image: not recorded */
+	RESIDENCY_NONE_GDB_CORE,	/* gdb's gcore writes every page, resident or not */
+	RESIDENCY_NONE_DENSE_CORE,	/* a core without holes: written through a pipe,
+					 * or copied without keeping them */
+	RESIDENCY_NONE_SAVED,		/* an image saved from a target without any */
+};
+#define TARGET_RSS_UNKNOWN UINT64_MAX
+
 struct target {
 	enum target_kind kind;
 	pid_t pid;
@@ -70,12 +82,15 @@ struct target {
 	size_t nthreads;
 	uint64_t bytes_copied;		/* bytes held in regions */
 	double pause_seconds;		/* live: how long the process was stopped */
-	/* residency (live, and images from format 2); none in format-1 images */
+	/* residency (live, kernel cores, and images from format 2); none in
+	 * format-1 images or gdb cores: residency_source says why */
 	int have_residency;
+	enum residency_source residency_source;
 	struct target_residency *residency;	/* sorted by start, private mappings */
 	size_t nresidency, residency_cap;
 	int residency_owned;		/* bits were malloc'd (live), else in storage */
-	uint64_t rss_anon;		/* RssAnon of /proc/PID/status at the pause, bytes */
+	uint64_t rss_anon;		/* RssAnon of /proc/PID/status at the pause, bytes;
+					 * TARGET_RSS_UNKNOWN if not measured (a core) */
 	char *core_path;		/* core: the core file (symbols.c reports it to libdwfl) */
 	char **notes;			/* what the backend could not read, and why */
 	size_t nnotes;

@@ -29,8 +29,19 @@
  *     copied" and is reported as a note (target->notes).
  *   - A core cut short (a segment or note past the end of the file) is an
  *     error naming both sizes, never a partial walk.
- *   - Residency is unknown: a core says which pages existed, not which
- *     were resident (gcore writes never-touched pages as zeros too).
+ *   - Residency only where the core says it.  The kernel dumps a page of
+ *     anonymous memory only if it has contents (present and not the zero
+ *     page, or swapped out: get_dump_page, FOLL_DUMP) and leaves a hole in
+ *     the file for the others; a page of a file mapping is dumped whole
+ *     once the mapping was written to.  So in a sparse kernel core the
+ *     resident private anonymous pages (what RssAnon counts) are the
+ *     dumped pages of anonymous mappings and the dumped pages of file
+ *     mappings that differ from the file (copy-on-write); RssAnon itself
+ *     is not recorded (TARGET_RSS_UNKNOWN).  gdb's gcore writes every page
+ *     (its cores carry a "GDB" note), and a core without any hole was
+ *     written through a pipe or copied densely: residency is then unknown.
+ *     SEEK_DATA/SEEK_HOLE see holes at the file system's block size
+ *     (4 KiB on ext4 and tmpfs).
  */
 #include "config.h"
 
@@ -38,6 +49,7 @@
 #include "util.h"
 
 #include <elf.h>
+#include <errno.h>
 #include <elfutils/libdwelf.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -77,6 +89,7 @@ struct core {
 	char *nt_file;			/* the NT_FILE note's copy (paths point in) */
 	uint64_t entry, vdso;		/* AT_ENTRY, AT_SYSINFO_EHDR */
 	pid_t pid;
+	int by_gdb;			/* it has a note of owner "GDB": a gcore */
 };
 
 static char *core_error(const struct core *c, const char *what)
@@ -270,6 +283,8 @@ static uint64_t read_notes(struct core *c, struct target *t, uint64_t offset, ui
 		return 0;
 	while (pos < data->d_size &&
 	       (next = gelf_getnote(data, pos, &nh, &name_off, &desc_off)) > 0) {
+		if (nh.n_namesz == 4 && !memcmp((const char *)data->d_buf + name_off, "GDB", 4))
+			c->by_gdb = 1;
 		if (nh.n_namesz == 5 && !memcmp((const char *)data->d_buf + name_off, "CORE", 5) &&
 		    (s = read_note(c, t, &nh, (const unsigned char *)data->d_buf + desc_off)))
 			sp = s;
@@ -371,6 +386,26 @@ static size_t brk_segment(const struct core *c, const char *exe)
 	return first;
 }
 
+/* Is segment I one of the kernel's vvar pages: read-only anonymous
+ * segments running up to the vDSO ([vvar], and [vvar_vclock] from Linux
+ * 6.13; both named "[vvar]" here)? */
+static int is_vvar(const struct core *c, size_t i)
+{
+	size_t j;
+	if (!c->vdso || (c->segs[i].prot & (TARGET_PROT_WRITE | TARGET_PROT_EXEC)))
+		return 0;
+	for (j = i; j + 1 < c->nsegs && j < i + 4; j++) {
+		if (c->segs[j].end != c->segs[j + 1].start)
+			return 0;
+		if (c->segs[j + 1].start == c->vdso)
+			return 1;
+		if (!is_anonymous_segment(&c->segs[j + 1]) ||
+		    (c->segs[j + 1].prot & (TARGET_PROT_WRITE | TARGET_PROT_EXEC)))
+			return 0;
+	}
+	return 0;
+}
+
 static const char *segment_name(const struct core *c, size_t i, size_t brk, uint64_t main_sp)
 {
 	const struct core_segment *s = &c->segs[i];
@@ -382,6 +417,8 @@ static const char *segment_name(const struct core *c, size_t i, size_t brk, uint
 		return "[stack]";
 	if (c->vdso == s->start)
 		return "[vdso]";
+	if (is_vvar(c, i))
+		return "[vvar]";
 	if (s->start == VSYSCALL_ADDR)
 		return "[vsyscall]";
 	return "";
@@ -530,6 +567,97 @@ static void add_regions(const struct core *c, struct target *t)
 				      "the core", nmissing, (unsigned long long)missing));
 }
 
+static void set_page_bits(uint8_t *bits, uint64_t first, uint64_t end)
+{
+	for (; first < end; first++)
+		bits[first / 8] |= (uint8_t)(1u << (first % 8));
+}
+
+/* Set BITS for the pages of S whose bytes the core file holds as data
+ * (not a hole).  Returns the bytes of S's data range that are holes. */
+static uint64_t mark_dumped_pages(int fd, const struct core_segment *s, uint8_t *bits)
+{
+	off_t pos = (off_t)s->offset, end = (off_t)(s->offset + s->filesz), data, hole;
+	uint64_t holes = 0;
+	while (pos < end) {
+		data = lseek(fd, pos, SEEK_DATA);
+		if (data < 0 && errno != ENXIO)
+			data = pos;	/* holes not reported: all data */
+		if (data < 0 || data >= end) {
+			holes += (uint64_t)(end - pos);
+			break;
+		}
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0 || hole > end)
+			hole = end;
+		holes += (uint64_t)(data - pos);
+		set_page_bits(bits, ((uint64_t)data - s->offset) / PAGE,
+			      ((uint64_t)hole - s->offset + PAGE - 1) / PAGE);
+		pos = hole;
+	}
+	return holes;
+}
+
+/* Of the dumped pages of file mapping S (BITS), keep those that differ
+ * from the file: the copy-on-write ones.  Unreadable file: all are kept
+ * (the dumped pages of a written mapping are mostly its written ones). */
+static void keep_written_pages(const struct core *c, const struct core_segment *s, uint8_t *bits)
+{
+	unsigned char page[PAGE];
+	uint64_t i, npages = s->filesz / PAGE;
+	int fd = open(s->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (i = 0; i < npages; i++)
+		if ((bits[i / 8] & (1u << (i % 8))) &&
+		    pread(fd, page, PAGE, (off_t)(s->file_offset + i * PAGE)) == (ssize_t)PAGE &&
+		    !memcmp(page, c->base + s->offset + i * PAGE, PAGE))
+			bits[i / 8] &= (uint8_t)~(1u << (i % 8));
+	close(fd);
+}
+
+static int has_residency(const struct core_segment *s, const char *name)
+{
+	return s->prot && strcmp(name, "[vdso]") && strcmp(name, "[vsyscall]") &&
+	       strcmp(name, "[vvar]");
+}
+
+/* Page residency from the holes of a kernel core (see the header). */
+static void read_residency(const struct core *c, struct target *t)
+{
+	uint64_t holes = 0;
+	size_t i;
+	int fd;
+	if (c->by_gdb) {
+		t->residency_source = RESIDENCY_NONE_GDB_CORE;
+		return;
+	}
+	if ((fd = open(c->path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	t->residency_owned = 1;
+	for (i = 0; i < c->nsegs; i++) {
+		const struct core_segment *s = &c->segs[i];
+		uint8_t *bits;
+		if (!has_residency(s, t->maps[i].path))
+			continue;
+		bits = xcalloc((s->end - s->start) / PAGE / 8 + 1, 1);
+		holes += mark_dumped_pages(fd, s, bits);
+		if (!is_anonymous_segment(s))
+			keep_written_pages(c, s, bits);
+		*ARRAY_PUSH(t->residency, t->nresidency, t->residency_cap) =
+			(struct target_residency){ s->start, s->end, bits };
+	}
+	close(fd);
+	if (!holes) {	/* dense: the dumped pages say nothing */
+		for (i = 0; i < t->nresidency; i++)
+			free((void *)t->residency[i].bits);
+		t->nresidency = 0;
+	}
+	t->have_residency = holes > 0;
+	t->residency_source = holes ? RESIDENCY_CORE_DUMPED : RESIDENCY_NONE_DENSE_CORE;
+	t->rss_anon = TARGET_RSS_UNKNOWN;
+}
+
 static int map_core(struct core *c, struct target *t, char **err)
 {
 	struct stat st;
@@ -626,6 +754,7 @@ static int build_target(struct core *c, struct target *t, const char *exe, char 
 		return -1;
 	}
 	add_regions(c, t);
+	read_residency(c, t);
 	if (target_finish_regions(t) < 0) {
 		*err = core_error(c, "overlapping memory segments");
 		return -1;
@@ -639,6 +768,7 @@ struct target *target_open_core(const char *path, const char *exe, char **err)
 	struct target *t = xcalloc(1, sizeof *t);
 	t->kind = TARGET_CORE;
 	t->core_path = xstrdup(path);
+	t->residency_source = RESIDENCY_NONE_DENSE_CORE;
 	if (map_core(&c, t, err) < 0 || build_target(&c, t, exe, err) < 0) {
 		target_free(t);
 		t = NULL;

@@ -14,7 +14,9 @@
  *   nregions x { u64 start, u64 end, u64 file_offset }
  *   region bytes at their file offsets
  *   residency section (version 2), after the region bytes:
- *     u64 rss_anon, u64 nresidency,
+ *     u64 rss_anon, u64 nresidency,     (rss_anon: bytes; ~0 not measured, the
+ *                                        residency coming from a core's dumped
+ *                                        pages; ~0 - 1 no residency at all)
  *     nresidency x { u64 start, u64 end }   (sorted, page-aligned)
  *     nresidency bitmaps of (pages / 8 + 1) bytes each (bit i: page i resident)
  *   footer (version 2): u64 offset of the residency section, "HIRESID2"
@@ -64,9 +66,12 @@ static size_t bitmap_bytes(uint64_t start, uint64_t end)
 	return (size_t)((end - start) / 4096 / 8 + 1);
 }
 
+#define IMAGE_NO_RESIDENCY (UINT64_MAX - 1)	/* in place of rss_anon */
+
 static int write_residency(FILE *f, const struct target *t, uint64_t offset)
 {
-	uint64_t head[2] = { t->rss_anon, t->have_residency ? t->nresidency : 0 };
+	uint64_t head[2] = { t->have_residency ? t->rss_anon : IMAGE_NO_RESIDENCY,
+			     t->have_residency ? t->nresidency : 0 };
 	size_t i;
 	int bad = write_all(f, head, sizeof head);
 	for (i = 0; i < head[1]; i++) {
@@ -185,8 +190,10 @@ static int load_residency(struct target *t, const unsigned char *base, uint64_t 
 		bits += len;
 	}
 	t->nresidency = head[1];
-	t->rss_anon = head[0];
-	t->have_residency = 1;
+	t->have_residency = head[0] != IMAGE_NO_RESIDENCY;
+	t->rss_anon = t->have_residency ? head[0] : 0;
+	t->residency_source = !t->have_residency ? RESIDENCY_NONE_SAVED :
+			      head[0] == TARGET_RSS_UNKNOWN ? RESIDENCY_CORE_DUMPED : RESIDENCY_PAGEMAP;
 	return 0;
 }
 
@@ -272,6 +279,7 @@ struct target *target_open_image(const char *path, char **err)
 	t->nthreads = h.nthreads;
 	if (load_regions(t, base, (uint64_t)st.st_size, pos, h.nregions, path, err) < 0)
 		goto fail;
+	t->residency_source = RESIDENCY_NONE_FORMAT1;
 	if (h.version >= 2 &&
 	    load_residency(t, base, (uint64_t)st.st_size, residency_offset(base, st.st_size),
 			   path, err) < 0)

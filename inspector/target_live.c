@@ -53,6 +53,7 @@
 
 #include "target.h"
 #include "glibc_chunk.h"
+#include "pagemap.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -64,6 +65,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -74,9 +76,6 @@
 #define PAGE 4096ull
 #define MAX_THREADS 65536
 #define STOP_TIMEOUT_MS 5000
-#define PM_PRESENT (1ull << 63)
-#define PM_SWAPPED (1ull << 62)
-#define PM_FILE (1ull << 61)	/* file page or shared anonymous */
 
 /* Threads we hold; global so the signal handlers can let them go. */
 struct held_thread {
@@ -716,10 +715,13 @@ static int copy_span(struct copier *c, uint64_t addr, unsigned char *out, size_t
 }
 
 /* A destination buffer for one mapping: anonymous memory the size of the
- * mapping, so untouched pages read as zero and cost nothing. */
+ * mapping, so untouched pages read as zero and cost nothing.  For a file
+ * mapping, its first FILE_PAGES pages were read from the file before the
+ * pause: only those the process has its own copy of are then copied. */
 struct dest {
 	uint64_t start, end;
 	unsigned char *buf;
+	size_t file_pages;
 };
 
 /* A run of pages of one mapping to copy. */
@@ -739,9 +741,12 @@ static unsigned char *map_buffer(struct target *t, size_t len)
 	return p;
 }
 
+/* Is page I to be copied from the process?  Not if pagemap says it has no
+ * contents of its own: reading it would fault it in there (the zero page
+ * into anonymous memory, the file's page into a file mapping's RSS). */
 static int page_wanted(const uint64_t *pagemap, size_t i)
 {
-	return !pagemap || (pagemap[i] & (PM_PRESENT | PM_SWAPPED));
+	return !pagemap || pagemap_has_contents(pagemap[i]);
 }
 
 /* Fault in BUF's pages for the wanted pages of [start,end) of the mapping
@@ -806,37 +811,6 @@ static void copy_range(struct target *t, struct copier *c, unsigned char *buf,
 	free(ok);
 }
 
-static uint64_t *read_pagemap(pid_t pid, const struct target_mapping *m)
-{
-	char path[64];
-	size_t npages = (m->end - m->start) / PAGE;
-	uint64_t *pm = xmalloc(npages * sizeof *pm);
-	ssize_t n;
-	int fd;
-	snprintf(path, sizeof path, "/proc/%d/pagemap", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		free(pm);
-		return NULL;
-	}
-	{
-		size_t done = 0, want = npages * sizeof *pm;
-		while (done < want) {	/* the kernel caps one read near 2 GiB */
-			n = pread(fd, (char *)pm + done, want - done,
-				  (off_t)(m->start / PAGE * sizeof *pm + done));
-			if (n <= 0)
-				break;
-			done += (size_t)n;
-		}
-		close(fd);
-		if (done != want) {
-			free(pm);
-			return NULL;
-		}
-	}
-	return pm;
-}
-
 /* Read the first 16 bytes of every wanted page of M in batched iovecs. */
 static uint64_t (*read_page_headers(struct copier *c, const struct target_mapping *m,
 				    const uint64_t *pagemap))[2]
@@ -865,19 +839,26 @@ static uint64_t (*read_page_headers(struct copier *c, const struct target_mappin
 
 /* For an mmapped chunk at PAGE spanning LEN bytes: the page holding its
  * real header if memalign moved it (see glibc_chunk.h), or 0. */
-static uint64_t memaligned_header_page(struct copier *c, uint64_t page, uint64_t len,
+static uint64_t memaligned_header_page(struct copier *c, const struct target_mapping *m,
+				       const uint64_t *pagemap, uint64_t page, uint64_t len,
 				       const uint64_t hdr0[2])
 {
 	uint64_t offs[64], words[64][2];
 	struct iovec local[64], remote[64];
-	unsigned i, n = mmapped_memalign_offsets(page, len, offs);
+	unsigned i, k = 0, n = mmapped_memalign_offsets(page, len, offs);
 	uint64_t tail = len - (hdr0[0] + (hdr0[1] & ~CHUNK_FLAGS));
 	if (hdr0[0] != 0)
 		return 0;	/* already the moved header */
 	for (i = 0; i < n; i++) {
-		local[i] = (struct iovec){ words[i], 16 };
-		remote[i] = (struct iovec){ (void *)(uintptr_t)(page + offs[i]), 16 };
+		/* a header is written memory: skip pages without contents */
+		if (!page_wanted(pagemap, (page + offs[i] - m->start) / PAGE))
+			continue;
+		offs[k] = offs[i];
+		local[k] = (struct iovec){ words[k], 16 };
+		remote[k] = (struct iovec){ (void *)(uintptr_t)(page + offs[k]), 16 };
+		k++;
 	}
+	n = k;
 	if (!n || process_vm_readv(c->pid, local, n, remote, n, 0) != (ssize_t)(n * 16))
 		return 0;
 	for (i = 0; i < n; i++)
@@ -907,7 +888,7 @@ static size_t plan_anonymous(struct copier *c, const struct target_mapping *m,
 			continue;
 		}
 		*ARRAY_PUSH(spans, n, cap) = (struct span){ run, page + PAGE };
-		moved = memaligned_header_page(c, page, len, hdr[i]);
+		moved = memaligned_header_page(c, m, pagemap, page, len, hdr[i]);
 		if (moved > page)
 			*ARRAY_PUSH(spans, n, cap) = (struct span){ moved, moved + PAGE };
 		run = page + len;
@@ -975,7 +956,7 @@ static size_t plan_mapping(struct copier *c, const struct target_mapping *m,
 		(*spans)[0] = (struct span){ m->start, m->end };
 		return 1;
 	}
-	*pagemap = read_pagemap(c->pid, m);
+	*pagemap = pagemap_read(c->pid, m->start, m->end);
 	if (m->path[0] && strncmp(m->path, "[anon:", 6)) {
 		/* [heap], [stack]: never hold mmapped chunks ([anon:...] may) */
 		*spans = xmalloc(sizeof **spans);
@@ -985,8 +966,32 @@ static size_t plan_mapping(struct copier *c, const struct target_mapping *m,
 	return plan_anonymous(c, m, *pagemap, spans);
 }
 
+/* Read file mapping M from its file into BUF (before the pause: the file
+ * gives what the process would read in every page it has not written or
+ * faulted in).  Returns how many leading pages now hold that (the page the
+ * file ends in counts: the kernel zero-fills its tail), 0 if the file at
+ * M's path is not the one mapped. */
+static size_t read_mapped_file(unsigned char *buf, const struct target_mapping *m)
+{
+	size_t len = m->end - m->start, done = 0;
+	struct stat st;
+	ssize_t n = 0;
+	int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_ino != m->inode) {
+		close(fd);
+		return 0;
+	}
+	while (done < len && (n = pread(fd, buf + done, len - done, (off_t)(m->offset + done))) > 0)
+		done += (size_t)n;
+	close(fd);
+	return n == 0 ? (done + PAGE - 1) / PAGE : done / PAGE;	/* EOF, or an error */
+}
+
 /* Before the pause: one destination per mapping we expect to copy, with
- * the pages we expect to fill already faulted in. */
+ * the pages we expect to fill already faulted in, and file mappings read
+ * from their files. */
 static struct dest *prepare_destinations(struct target *t, struct copier *c,
 					 const struct target *pre, size_t *ndest)
 {
@@ -999,10 +1004,13 @@ static struct dest *prepare_destinations(struct target *t, struct copier *c,
 		size_t nspans;
 		if (!should_copy(m, pre))
 			continue;
-		d[n] = (struct dest){ m->start, m->end, map_buffer(t, m->end - m->start) };
+		d[n] = (struct dest){ m->start, m->end, map_buffer(t, m->end - m->start), 0 };
+		if (!is_anonymous(m))
+			d[n].file_pages = read_mapped_file(d[n].buf, m);
 		nspans = plan_mapping(c, m, &pagemap, &spans);
 		for (k = 0; k < nspans; k++)
-			prefault(d[n].buf, m->start, spans[k].start, spans[k].end, pagemap);
+			prefault(d[n].buf, m->start, spans[k].start + d[n].file_pages * PAGE,
+				 spans[k].end, pagemap);
 		free(spans);
 		free(pagemap);
 		n++;
@@ -1011,17 +1019,38 @@ static struct dest *prepare_destinations(struct target *t, struct copier *c,
 	return d;
 }
 
+/* The buffer prepared for M (and how many of its pages were read from its
+ * file), or a new one. */
 static unsigned char *destination_for(struct target *t, struct dest *d, size_t ndest,
-				      const struct target_mapping *m)
+				      const struct target_mapping *m, size_t *file_pages)
 {
 	size_t i;
+	*file_pages = 0;
 	for (i = 0; i < ndest; i++)
 		if (d[i].start == m->start && d[i].end == m->end && d[i].buf) {
 			unsigned char *buf = d[i].buf;
 			d[i].buf = NULL;
+			if (!is_anonymous(m))
+				*file_pages = d[i].file_pages;
 			return buf;
 		}
 	return map_buffer(t, m->end - m->start);
+}
+
+/* Copy file mapping M into BUF, whose first FILE_PAGES pages already hold
+ * the file: of those only the pages the process has its own copy of (or
+ * the file page faulted in, which is the same); all of the rest.  Returns
+ * M's pagemap, or NULL if unreadable (everything is then copied). */
+static uint64_t *copy_file_mapping(struct target *t, struct copier *c, unsigned char *buf,
+				   const struct target_mapping *m, size_t file_pages)
+{
+	uint64_t *pagemap = pagemap_read(c->pid, m->start, m->end);
+	uint64_t split = pagemap ? m->start + file_pages * PAGE : m->start;
+	if (split > m->start)
+		copy_range(t, c, buf, m->start, m->start, split, pagemap);
+	if (split < m->end)
+		copy_range(t, c, buf, m->start, split, m->end, NULL);
+	return pagemap;
 }
 
 #define PAGEMAP_PIECE (1u << 20)	/* entries read at a time: 8 MiB */
@@ -1032,7 +1061,7 @@ static void mark_resident(uint8_t *bits, const uint64_t *pagemap, size_t first, 
 {
 	size_t i;
 	for (i = 0; i < n; i++)
-		if ((pagemap[i] & PM_PRESENT) && !(pagemap[i] & PM_FILE))
+		if (pagemap_counts_in_rss_anon(pagemap[i]))
 			bits[(first + i) / 8] |= (uint8_t)(1u << ((first + i) % 8));
 }
 
@@ -1052,12 +1081,9 @@ static void record_residency(struct target *t, struct copier *c, const struct ta
 		mark_resident(bits, pagemap, 0, npages);
 	} else {
 		for (done = 0; done < npages; done += PAGEMAP_PIECE) {
-			struct target_mapping piece = *m;
 			size_t n = npages - done < PAGEMAP_PIECE ? npages - done : PAGEMAP_PIECE;
-			uint64_t *pm;
-			piece.start = m->start + done * PAGE;
-			piece.end = piece.start + n * PAGE;
-			if (!(pm = read_pagemap(c->pid, &piece))) {
+			uint64_t start = m->start + done * PAGE, *pm;
+			if (!(pm = pagemap_read(c->pid, start, start + n * PAGE))) {
 				free(bits);
 				return;
 			}
@@ -1080,26 +1106,33 @@ static uint64_t read_rss_anon(pid_t pid)
 	return (uint64_t)kb * 1024;
 }
 
+/* During the pause: copy M into its destination.  Returns M's pagemap if
+ * it was read (for the residency), else NULL. */
+static uint64_t *copy_mapping(struct target *t, struct copier *c, struct dest *d, size_t ndest,
+			      const struct target_mapping *m)
+{
+	uint64_t *pagemap;
+	struct span *spans;
+	size_t nspans, k, file_pages;
+	unsigned char *buf = destination_for(t, d, ndest, m, &file_pages);
+	if (file_pages)
+		return copy_file_mapping(t, c, buf, m, file_pages);
+	nspans = plan_mapping(c, m, &pagemap, &spans);
+	for (k = 0; k < nspans; k++)
+		copy_range(t, c, buf, m->start, spans[k].start, spans[k].end, pagemap);
+	free(spans);
+	return pagemap;
+}
+
 /* During the pause: copy every mapping by its plan, recomputed now, and
  * note the residency of every private mapping. */
 static void copy_mappings(struct target *t, struct copier *c, struct dest *d, size_t ndest)
 {
-	size_t i, k;
+	size_t i;
 	t->have_residency = t->residency_owned = 1;
 	for (i = 0; i < t->nmaps; i++) {
 		const struct target_mapping *m = &t->maps[i];
-		uint64_t *pagemap = NULL;
-		struct span *spans;
-		size_t nspans;
-		unsigned char *buf;
-		if (should_copy(m, t)) {
-			buf = destination_for(t, d, ndest, m);
-			nspans = plan_mapping(c, m, &pagemap, &spans);
-			for (k = 0; k < nspans; k++)
-				copy_range(t, c, buf, m->start, spans[k].start, spans[k].end,
-					   pagemap);
-			free(spans);
-		}
+		uint64_t *pagemap = should_copy(m, t) ? copy_mapping(t, c, d, ndest, m) : NULL;
 		if (!m->shared && !is_special(m->path))
 			record_residency(t, c, m, pagemap);
 		free(pagemap);
