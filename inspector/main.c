@@ -45,6 +45,9 @@ static int report_main(const struct options *o)
 	timing_phase("copy");
 	if (!t)
 		return fail_target(err, NULL);
+	if (t->kind == TARGET_LIVE && getenv("HEAPINSPECT_TIMING"))
+		fprintf(stderr, "timing: copy plans: %u made before the pause, %u held during it, "
+			"%u mappings new or moved\n", t->plans_made, t->plans_held, t->plans_missing);
 	if (o->dump_image && target_write_image(t, o->dump_image, &err) < 0)
 		return fail_target(err, t);
 	m = analyze_target(t, o->debuginfo_path, &err);

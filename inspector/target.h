@@ -82,6 +82,10 @@ struct target {
 	size_t nthreads;
 	uint64_t bytes_copied;		/* bytes held in regions */
 	double pause_seconds;		/* live: how long the process was stopped */
+	/* live: mappings copied with a plan made before the pause, how many
+	 * of those plans still held during it, and mappings copied without
+	 * one (new, or their bounds changed) */
+	unsigned plans_made, plans_held, plans_missing;
 	/* residency (live, kernel cores, and images from format 2); none in
 	 * format-1 images or gdb cores: residency_source says why */
 	int have_residency;

@@ -30,6 +30,14 @@
  *     supply), except the body of every glibc mmapped chunk: of those only
  *     the header page is copied, so a 1 GiB array costs 4 KiB.
  *
+ * The plan (which pages those are) is made before the pause, from the maps,
+ * pagemap and chunk headers as they are then; the destination buffers are
+ * faulted in and file mappings read from their files at the same time.  In
+ * the pause a mapping's plan is kept if its bounds are the same and every
+ * 16 bytes the plan was made from (its witnesses) reads the same; else it
+ * is made again there.  So the pause costs the copy, the pagemap and one
+ * batched read of the witnesses, not a read per page.
+ *
  * Invariants:
  *   - Never writes to the target: no ptrace poke or register-setting
  *     request, no remote memory write of any kind.  A signal that arrived
@@ -714,6 +722,30 @@ static int copy_span(struct copier *c, uint64_t addr, unsigned char *out, size_t
 	return 0;
 }
 
+/* A run of pages of one mapping to copy. */
+struct span {
+	uint64_t start, end;
+};
+
+/* 16 bytes of the process that a plan relies on: a chunk header. */
+struct witness {
+	uint64_t addr;
+	uint64_t words[2];
+};
+
+/* How to copy one mapping: the spans to copy (the rest are bodies of glibc
+ * mmapped chunks), and every 16 bytes read to find those bodies (their
+ * headers, and where memalign could have moved a header to).  A plan made
+ * before the pause still holds during it if every witness reads the same:
+ * then the pause costs one batched read, not one per page. */
+struct plan {
+	struct span *spans;
+	size_t nspans, spans_cap;
+	struct witness *witnesses;
+	size_t nwitnesses, witnesses_cap;
+	int unverifiable;	/* a read failed: the plan cannot be checked */
+};
+
 /* A destination buffer for one mapping: anonymous memory the size of the
  * mapping, so untouched pages read as zero and cost nothing.  For a file
  * mapping, its first FILE_PAGES pages were read from the file before the
@@ -722,11 +754,7 @@ struct dest {
 	uint64_t start, end;
 	unsigned char *buf;
 	size_t file_pages;
-};
-
-/* A run of pages of one mapping to copy. */
-struct span {
-	uint64_t start, end;
+	struct plan plan;	/* made before the pause */
 };
 
 static unsigned char *map_buffer(struct target *t, size_t len)
@@ -837,45 +865,67 @@ static uint64_t (*read_page_headers(struct copier *c, const struct target_mappin
 	return hdr;
 }
 
-/* For an mmapped chunk at PAGE spanning LEN bytes: the page holding its
- * real header if memalign moved it (see glibc_chunk.h), or 0. */
-static uint64_t memaligned_header_page(struct copier *c, const struct target_mapping *m,
-				       const uint64_t *pagemap, uint64_t page, uint64_t len,
-				       const uint64_t hdr0[2])
+static void add_span(struct plan *p, uint64_t start, uint64_t end)
 {
-	uint64_t offs[64], words[64][2];
-	struct iovec local[64], remote[64];
-	unsigned i, k = 0, n = mmapped_memalign_offsets(page, len, offs);
-	uint64_t tail = len - (hdr0[0] + (hdr0[1] & ~CHUNK_FLAGS));
-	if (hdr0[0] != 0)
-		return 0;	/* already the moved header */
-	for (i = 0; i < n; i++) {
-		/* a header is written memory: skip pages without contents */
-		if (!page_wanted(pagemap, (page + offs[i] - m->start) / PAGE))
-			continue;
-		offs[k] = offs[i];
-		local[k] = (struct iovec){ words[k], 16 };
-		remote[k] = (struct iovec){ (void *)(uintptr_t)(page + offs[k]), 16 };
-		k++;
-	}
-	n = k;
-	if (!n || process_vm_readv(c->pid, local, n, remote, n, 0) != (ssize_t)(n * 16))
-		return 0;
-	for (i = 0; i < n; i++)
-		if (is_memaligned_header(offs[i], words[i][0], words[i][1], len, tail))
-			return (page + offs[i]) & ~(PAGE - 1);
-	return 0;
+	*ARRAY_PUSH(p->spans, p->nspans, p->spans_cap) = (struct span){ start, end };
 }
 
-/* The spans of anonymous mapping M to copy: all of it but the bodies of
- * glibc mmapped chunks (their header page is kept, and the page of the
- * real header of a memaligned one). */
-static size_t plan_anonymous(struct copier *c, const struct target_mapping *m,
-			     const uint64_t *pagemap, struct span **out)
+static void add_witness(struct plan *p, struct witness w)
+{
+	*ARRAY_PUSH(p->witnesses, p->nwitnesses, p->witnesses_cap) = w;
+}
+
+static void plan_free(struct plan *p)
+{
+	free(p->spans);
+	free(p->witnesses);
+	*p = (struct plan){ 0 };
+}
+
+/* For an mmapped chunk at PAGE spanning LEN bytes (header HDR0): the
+ * address of its real header if memalign moved it (see glibc_chunk.h),
+ * else 0.  Every place looked at becomes a witness of plan P: a plain
+ * chunk and a memaligned one of the same span have the same HDR0. */
+static uint64_t memaligned_header(struct copier *c, const struct target_mapping *m,
+				  const uint64_t *pagemap, uint64_t page, uint64_t len,
+				  const uint64_t hdr0[2], struct plan *p)
+{
+	uint64_t offs[64], words[64][2] = { { 0 } }, found = 0;
+	uint64_t tail = len - (hdr0[0] + (hdr0[1] & ~CHUNK_FLAGS));
+	struct iovec local[64], remote[64];
+	unsigned i, k = 0, n;
+	if (hdr0[0] != 0)
+		return 0;	/* already the moved header */
+	n = mmapped_memalign_offsets(page, len, offs);
+	for (i = 0; i < n; i++) {
+		/* a page without contents reads as zeros: not read (that
+		 * would fault it in), and no header */
+		if (!page_wanted(pagemap, (page + offs[i] - m->start) / PAGE))
+			continue;
+		local[k] = (struct iovec){ words[i], 16 };
+		remote[k] = (struct iovec){ (void *)(uintptr_t)(page + offs[i]), 16 };
+		k++;
+	}
+	if (k && process_vm_readv(c->pid, local, k, remote, k, 0) != (ssize_t)(k * 16)) {
+		p->unverifiable = 1;
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		add_witness(p, (struct witness){ page + offs[i], { words[i][0], words[i][1] } });
+		if (!found && is_memaligned_header(offs[i], words[i][0], words[i][1], len, tail))
+			found = page + offs[i];
+	}
+	return found;
+}
+
+/* Plan anonymous mapping M: all of it but the bodies of glibc mmapped
+ * chunks (their header page is kept, and the page of the real header of a
+ * memaligned one). */
+static void plan_anonymous(struct copier *c, const struct target_mapping *m,
+			   const uint64_t *pagemap, struct plan *p)
 {
 	uint64_t (*hdr)[2] = read_page_headers(c, m, pagemap);
-	size_t npages = (m->end - m->start) / PAGE, i = 0, n = 0, cap = 0;
-	struct span *spans = NULL;
+	size_t npages = (m->end - m->start) / PAGE, i = 0;
 	uint64_t run = m->start, moved;
 	while (i < npages) {
 		uint64_t page = m->start + i * PAGE;
@@ -887,18 +937,17 @@ static size_t plan_anonymous(struct copier *c, const struct target_mapping *m,
 			i++;
 			continue;
 		}
-		*ARRAY_PUSH(spans, n, cap) = (struct span){ run, page + PAGE };
-		moved = memaligned_header_page(c, m, pagemap, page, len, hdr[i]);
+		add_span(p, run, page + PAGE);
+		add_witness(p, (struct witness){ page, { hdr[i][0], hdr[i][1] } });
+		moved = memaligned_header(c, m, pagemap, page, len, hdr[i], p) & ~(PAGE - 1);
 		if (moved > page)
-			*ARRAY_PUSH(spans, n, cap) = (struct span){ moved, moved + PAGE };
+			add_span(p, moved, moved + PAGE);
 		run = page + len;
 		i += len / PAGE;
 	}
 	if (run < m->end)
-		*ARRAY_PUSH(spans, n, cap) = (struct span){ run, m->end };
+		add_span(p, run, m->end);
 	free(hdr);
-	*out = spans;
-	return n;
 }
 
 /* Does the file mapped at M start with the ELF magic?  Decided by the
@@ -946,24 +995,58 @@ static int should_copy(const struct target_mapping *m, const struct target *t)
 	       ((m->prot & TARGET_PROT_WRITE) || is_elf_file_mapping(t, m));
 }
 
-/* What to copy of M: its spans, and for anonymous memory its pagemap. */
-static size_t plan_mapping(struct copier *c, const struct target_mapping *m,
-			   uint64_t **pagemap, struct span **spans)
+/* M's pagemap if it is anonymous memory (whose pages are copied only if
+ * they have contents), else NULL. */
+static uint64_t *anonymous_pagemap(struct copier *c, const struct target_mapping *m)
 {
-	*pagemap = NULL;
-	if (!is_anonymous(m)) {
-		*spans = xmalloc(sizeof **spans);
-		(*spans)[0] = (struct span){ m->start, m->end };
-		return 1;
+	return is_anonymous(m) ? pagemap_read(c->pid, m->start, m->end) : NULL;
+}
+
+/* Plan the copy of M (PAGEMAP: see anonymous_pagemap). */
+static void plan_mapping(struct copier *c, const struct target_mapping *m,
+			 const uint64_t *pagemap, struct plan *p)
+{
+	*p = (struct plan){ 0 };
+	if (!is_anonymous(m) || (m->path[0] && strncmp(m->path, "[anon:", 6)))
+		/* files, [heap], [stack]: never hold mmapped chunks ([anon:...] may) */
+		add_span(p, m->start, m->end);
+	else
+		plan_anonymous(c, m, pagemap, p);
+}
+
+/* Does plan P of M still hold: does every witness read the same now?  On
+ * a page without contents it reads as zeros and is not read. */
+static int plan_still_holds(struct copier *c, const struct target_mapping *m,
+			    const uint64_t *pagemap, const struct plan *p)
+{
+	struct iovec local[1024], remote[1024];
+	uint64_t words[1024][2];
+	const struct witness *read[1024];
+	size_t i = 0, k, n;
+	if (!p->spans || p->unverifiable)
+		return 0;
+	while (i < p->nwitnesses) {
+		for (n = 0; i < p->nwitnesses && n < 1024; i++) {
+			const struct witness *w = &p->witnesses[i];
+			if (w->addr < m->start || w->addr + 16 > m->end)
+				return 0;
+			if (!page_wanted(pagemap, (w->addr - m->start) / PAGE)) {
+				if (w->words[0] || w->words[1])
+					return 0;
+				continue;
+			}
+			read[n] = w;
+			local[n] = (struct iovec){ words[n], 16 };
+			remote[n] = (struct iovec){ (void *)(uintptr_t)w->addr, 16 };
+			n++;
+		}
+		if (n && process_vm_readv(c->pid, local, n, remote, n, 0) != (ssize_t)(n * 16))
+			return 0;
+		for (k = 0; k < n; k++)
+			if (memcmp(words[k], read[k]->words, 16))
+				return 0;
 	}
-	*pagemap = pagemap_read(c->pid, m->start, m->end);
-	if (m->path[0] && strncmp(m->path, "[anon:", 6)) {
-		/* [heap], [stack]: never hold mmapped chunks ([anon:...] may) */
-		*spans = xmalloc(sizeof **spans);
-		(*spans)[0] = (struct span){ m->start, m->end };
-		return 1;
-	}
-	return plan_anonymous(c, m, *pagemap, spans);
+	return 1;
 }
 
 /* Read file mapping M from its file into BUF (before the pause: the file
@@ -1000,18 +1083,18 @@ static struct dest *prepare_destinations(struct target *t, struct copier *c,
 	for (i = 0; i < pre->nmaps; i++) {
 		const struct target_mapping *m = &pre->maps[i];
 		uint64_t *pagemap;
-		struct span *spans;
-		size_t nspans;
+		struct plan *p = &d[n].plan;
 		if (!should_copy(m, pre))
 			continue;
-		d[n] = (struct dest){ m->start, m->end, map_buffer(t, m->end - m->start), 0 };
+		d[n] = (struct dest){ m->start, m->end, map_buffer(t, m->end - m->start), 0,
+				      { 0 } };
 		if (!is_anonymous(m))
 			d[n].file_pages = read_mapped_file(d[n].buf, m);
-		nspans = plan_mapping(c, m, &pagemap, &spans);
-		for (k = 0; k < nspans; k++)
-			prefault(d[n].buf, m->start, spans[k].start + d[n].file_pages * PAGE,
-				 spans[k].end, pagemap);
-		free(spans);
+		pagemap = anonymous_pagemap(c, m);
+		plan_mapping(c, m, pagemap, p);
+		for (k = 0; k < p->nspans; k++)
+			prefault(d[n].buf, m->start, p->spans[k].start + d[n].file_pages * PAGE,
+				 p->spans[k].end, pagemap);
 		free(pagemap);
 		n++;
 	}
@@ -1019,19 +1102,23 @@ static struct dest *prepare_destinations(struct target *t, struct copier *c,
 	return d;
 }
 
-/* The buffer prepared for M (and how many of its pages were read from its
- * file), or a new one. */
+/* The buffer prepared for M (with how many of its pages were read from
+ * its file, and the plan made for it), or a new one with no plan. */
 static unsigned char *destination_for(struct target *t, struct dest *d, size_t ndest,
-				      const struct target_mapping *m, size_t *file_pages)
+				      const struct target_mapping *m, size_t *file_pages,
+				      struct plan *plan)
 {
 	size_t i;
 	*file_pages = 0;
+	*plan = (struct plan){ 0 };
 	for (i = 0; i < ndest; i++)
 		if (d[i].start == m->start && d[i].end == m->end && d[i].buf) {
 			unsigned char *buf = d[i].buf;
 			d[i].buf = NULL;
 			if (!is_anonymous(m))
 				*file_pages = d[i].file_pages;
+			*plan = d[i].plan;
+			d[i].plan = (struct plan){ 0 };
 			return buf;
 		}
 	return map_buffer(t, m->end - m->start);
@@ -1106,26 +1193,39 @@ static uint64_t read_rss_anon(pid_t pid)
 	return (uint64_t)kb * 1024;
 }
 
-/* During the pause: copy M into its destination.  Returns M's pagemap if
+/* During the pause: copy M into its destination, by the plan made before
+ * the pause if it still holds, else by a new one.  Returns M's pagemap if
  * it was read (for the residency), else NULL. */
 static uint64_t *copy_mapping(struct target *t, struct copier *c, struct dest *d, size_t ndest,
 			      const struct target_mapping *m)
 {
 	uint64_t *pagemap;
-	struct span *spans;
-	size_t nspans, k, file_pages;
-	unsigned char *buf = destination_for(t, d, ndest, m, &file_pages);
-	if (file_pages)
+	struct plan plan;
+	size_t k, file_pages;
+	unsigned char *buf = destination_for(t, d, ndest, m, &file_pages, &plan);
+	if (file_pages) {
+		plan_free(&plan);
 		return copy_file_mapping(t, c, buf, m, file_pages);
-	nspans = plan_mapping(c, m, &pagemap, &spans);
-	for (k = 0; k < nspans; k++)
-		copy_range(t, c, buf, m->start, spans[k].start, spans[k].end, pagemap);
-	free(spans);
+	}
+	pagemap = anonymous_pagemap(c, m);
+	if (plan.spans)
+		t->plans_made++;
+	else
+		t->plans_missing++;
+	if (plan_still_holds(c, m, pagemap, &plan)) {
+		t->plans_held++;
+	} else {
+		plan_free(&plan);
+		plan_mapping(c, m, pagemap, &plan);
+	}
+	for (k = 0; k < plan.nspans; k++)
+		copy_range(t, c, buf, m->start, plan.spans[k].start, plan.spans[k].end, pagemap);
+	plan_free(&plan);
 	return pagemap;
 }
 
-/* During the pause: copy every mapping by its plan, recomputed now, and
- * note the residency of every private mapping. */
+/* During the pause: copy every mapping (see copy_mapping) and note the
+ * residency of every private mapping. */
 static void copy_mappings(struct target *t, struct copier *c, struct dest *d, size_t ndest)
 {
 	size_t i;
@@ -1144,9 +1244,11 @@ static void copy_mappings(struct target *t, struct copier *c, struct dest *d, si
 static void release_unused(struct dest *d, size_t ndest)
 {
 	size_t i;
-	for (i = 0; i < ndest; i++)
+	for (i = 0; i < ndest; i++) {
 		if (d[i].buf)
 			madvise(d[i].buf, d[i].end - d[i].start, MADV_DONTNEED);
+		plan_free(&d[i].plan);
+	}
 	free(d);
 }
 
@@ -1237,20 +1339,38 @@ static char *read_exe_link(pid_t tid)
 	return xstrdup(n > 0 ? (exe[n] = 0, exe) : "");
 }
 
+#define MAPS_READS 4	/* tries at reading the maps of a running process */
+
+/* The maps of running process PID as read through thread TID, or NULL.
+ * A process that maps and unmaps while its maps are read (a page at a
+ * time) can give lines that overlap: read again. */
+static struct target *read_running_maps(pid_t tid)
+{
+	char path[64];
+	int i;
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)tid);
+	for (i = 0; tid > 0 && i < MAPS_READS; i++) {
+		struct target *pre = xcalloc(1, sizeof *pre);
+		pre->maps_text = read_text_file(path);
+		if (pre->maps_text && target_parse_maps(pre, pre->maps_text) == 0)
+			return pre;
+		target_free(pre);
+	}
+	return NULL;
+}
+
 /* Before the pause: destinations for the copy, from the maps as they are
  * now (see prepare_destinations). */
 static struct dest *prepare_copy(struct target *t, pid_t pid, size_t *ndests)
 {
 	struct copier c = { reader_thread(pid), -1, 0 };
-	struct target *pre = xcalloc(1, sizeof *pre);
+	struct target *pre = read_running_maps(c.pid);
 	struct dest *dests = NULL;
-	char path[64];
 	*ndests = 0;
-	snprintf(path, sizeof path, "/proc/%d/maps", (int)c.pid);
-	pre->maps_text = c.pid > 0 ? read_text_file(path) : NULL;
-	if (pre->maps_text && target_parse_maps(pre, pre->maps_text) == 0)
+	if (pre) {
 		dests = prepare_destinations(t, &c, pre, ndests);
-	target_free(pre);
+		target_free(pre);
+	}
 	if (c.memfd >= 0)
 		close(c.memfd);
 	return dests;
