@@ -299,7 +299,7 @@ def print_figures(results):
                  r["noise_floor"] * 1e3, max(s["rss"], e["rss"]) / MB,
                  raw["present_bytes"] / MB / s["wall"]))
     print("copiedMB: target.bytes_copied (JSON, zero-filled absent pages included); "
-          "presentMB: the present pages of those regions, what rawcopy reads;\n"
+          "presentMB: the pages of those regions with contents (not the zero page), what rawcopy reads;\n"
           "raw_ms: rawcopy (process_vm_readv, buffer faulted in first); fresh_ms: the same "
           "into a buffer not faulted in (the copy plus our page faults);\n"
           "summ/expl_ms: inspector wall time; hb_ms: the target's heartbeat gap (summary runs); "

@@ -8,9 +8,11 @@
  * IMAGE is a memory image written by `heapinspect --save IMAGE PID` (format:
  * doc/json-schema.md, inspector/target_image.c); its region table is the
  * list of ranges heapinspect copied.  Of those ranges, heapinspect reads
- * only the pages /proc/PID/pagemap says are present or swapped (the rest
- * read as zeros without a copy), so rawcopy does the same: it reads the
- * pagemap once, outside the timing, and copies the runs of those pages.
+ * only the pages /proc/PID/pagemap says have contents (present and not the
+ * shared zero page, or swapped: inspector/pagemap.c, which rawcopy uses
+ * too; the rest read as zeros or from the file without a copy), so rawcopy
+ * does the same: it reads the pagemap once, outside the timing, and copies
+ * the runs of those pages.
  *
  * Each of RUNS runs (default 5) copies into a fresh buffer:
  *   copy:  the buffer is faulted in first (as heapinspect does before its
@@ -32,10 +34,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pagemap.h"
+
 #define PAGE 4096ull
 #define BATCH 1024	/* IOV_MAX: remote iovecs per process_vm_readv */
-#define PM_PRESENT (1ull << 63)
-#define PM_SWAPPED (1ull << 62)
 #define MAX_RUNS 99
 #define HEADER_BYTES 48	/* magic 8, version 4, pid 4, four u64 counts */
 
@@ -86,7 +88,7 @@ static void add_range(uint64_t start, uint64_t end)
 	ranges[nranges++] = (struct range){ start, end };
 }
 
-/* The present or swapped pages of [start,end) of the target, as ranges. */
+/* The pages of [start,end) of the target with contents, as ranges. */
 static void add_present(int pagemap, uint64_t start, uint64_t end)
 {
 	size_t npages = (end - start) / PAGE, i = 0;
@@ -97,11 +99,11 @@ static void add_present(int pagemap, uint64_t start, uint64_t end)
 		   "short read of the target's pagemap (did it exit?)");
 	while (i < npages) {
 		size_t j = i;
-		if (!(pm[i] & (PM_PRESENT | PM_SWAPPED))) {
+		if (!pagemap_has_contents(pm[i])) {
 			i++;
 			continue;
 		}
-		while (j < npages && (pm[j] & (PM_PRESENT | PM_SWAPPED)))
+		while (j < npages && pagemap_has_contents(pm[j]))
 			j++;
 		add_range(start + i * PAGE, start + j * PAGE);
 		i = j;
